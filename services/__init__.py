@@ -1,0 +1,1 @@
+"""The platform's services: entitlements, tickets, billing, and the `supportctl` CLI."""

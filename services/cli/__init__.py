@@ -1,0 +1,1 @@
+"""`supportctl`: run, migrate and operate the platform."""

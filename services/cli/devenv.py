@@ -1,0 +1,65 @@
+"""The embedded default: every unset setting of every service derived from one data folder
+(SQLite files, the generated dev key pair). Only in development; production sets everything."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from services.registry import SERVICES
+from shared.devkeys import ensure_dev_keys
+
+DATA_DIR_ENV = "SUPPORT_DATA_DIR"
+
+
+def data_dir(option: Path | None) -> Path:
+    return (option or Path(os.environ.get(DATA_DIR_ENV, "./var"))).resolve()
+
+
+def dev_defaults(root: Path) -> dict[str, str]:
+    """Environment variables the embedded default needs, for every service."""
+    private_key, jwks = root / "keys" / "private.pem", root / "keys" / "jwks.json"
+    env: dict[str, str] = {DATA_DIR_ENV: str(root)}
+    sinks = _event_sinks()
+    for spec in SERVICES.values():
+        p = spec.env_prefix
+        env.update({
+            f"{p}DATABASE_URL": f"sqlite+aiosqlite:///{root / (spec.name + '.db')}",
+            f"{p}JWKS_FILE": str(jwks),
+            f"{p}SIGNING_KEY_FILE": str(private_key),
+            f"{p}PORT": str(spec.port),
+            f"{p}EVENT_SINKS": json.dumps(sinks.get(spec.name, {})),
+        })
+        for other in SERVICES.values():
+            env[f"{p}{other.name.upper()}_URL"] = f"http://127.0.0.1:{other.port}"
+    return env
+
+
+def _event_sinks() -> dict[str, dict[str, dict[str, object]]]:
+    """Who hears whose events in the embedded default (only services that exist)."""
+    wanted = {
+        "entitlements": {"billing": ["contract.*", "usage.overage"], "tickets": ["contract.*"]},
+        "billing": {"entitlements": ["contract.paid", "contract.payment_overdue", "contract.payment_settled",
+                                     "contract.terminable", "contract.upgrade_paid"]},
+    }
+    out: dict[str, dict[str, dict[str, object]]] = {}
+    for producer, consumers in wanted.items():
+        if producer not in SERVICES:
+            continue
+        out[producer] = {c: {"url": f"http://127.0.0.1:{SERVICES[c].port}/v1/events", "events": events}
+                         for c, events in consumers.items() if c in SERVICES}
+    return out
+
+
+def apply_dev_defaults(option: Path | None, *, create_keys: bool = True) -> Path:
+    """Fill unset variables from the data folder (never overriding what the operator set)."""
+    root = data_dir(option)
+    if any(os.environ.get(f"{s.env_prefix}ENVIRONMENT") == "production" for s in SERVICES.values()):
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    if create_keys:
+        ensure_dev_keys(root / "keys")
+    for key, value in dev_defaults(root).items():
+        os.environ.setdefault(key, value)
+    return root

@@ -1,0 +1,1 @@
+"""Entitlements service: catalogue, licences, contracts, upgrades, quotas, entitlements."""

@@ -1,0 +1,1 @@
+"""HTTP routes of the entitlements service: parse, call the service, return."""

@@ -1,0 +1,153 @@
+"""Purchase and contract routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from services.entitlements import repository as repo
+from services.entitlements.api.deps import Contracts, contract_out, scoped, visible_contract
+from services.entitlements.errors import (
+    ConsentRequired, ContractExists, ContractNotFound, InvalidTransition, LicenceHasOtherContracts,
+    LicenceNotFound, LicenceOwnedElsewhere, LicenceProductMismatch, PlanNotFound, PlanNotPurchasable,
+    TermNotOffered, TerminationNotAllowed,
+)
+from services.entitlements.models import Licence
+from services.entitlements.schemas import (
+    AsOfIn, ContractOut, ExpireRunOut, HistoryEntryOut, PurchaseIn, ReasonIn, RepresentativesIn, TerminateIn,
+    TransferIn,
+)
+from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
+from shared.idempotency import IdempotencyRequired
+from shared.roles import CONTRACTS_MANAGE, CONTRACTS_READ, CONTRACTS_WRITE
+from shared.schemas import Page
+
+router = APIRouter(prefix="/v1", tags=["contracts"])
+
+_PURCHASE_EXAMPLE = {
+    "customer_id": "cust-1001", "plan_id": "o365-standard", "mode": "addon",
+    "licence": {"product": "office365", "reference": "tenant-contoso.onmicrosoft.com"}, "term_months": 12,
+    "payment_method": "card",
+    "billing": {"name": "Contoso sp. z o.o.", "nip": "5260250274", "address": "ul. Prosta 1, 00-001 Warszawa",
+                "email": "faktury@contoso.pl"},
+}
+
+
+@router.post("/purchases", status_code=201, response_model=ContractOut,
+             summary="Buy a support plan (add-on or standalone)",
+             description="Creates a contract `pending_payment` and emits `contract.created`. Add-on registers the "
+                         "licence bought in the same order; standalone needs a licence the customer holds (R-E2). "
+                         "Requires `Idempotency-Key`: a retry with the same key and body replays the first response.",
+             responses=error_responses(Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, LicenceNotFound,
+                                       LicenceProductMismatch, PlanNotPurchasable, TermNotOffered, PlanNotFound,
+                                       ContractExists, LicenceOwnedElsewhere),
+             openapi_extra={"requestBody": {"content": {"application/json": {"example": _PURCHASE_EXAMPLE}}}})
+async def purchase(body: PurchaseIn, contracts: Contracts, idem: IdempotencyRequired,
+                   principal: scoped(CONTRACTS_WRITE)):
+    principal.ensure_may_see(body.customer_id, "customer")
+    contract, licence = await contracts.purchase(body, principal.sub)
+    return await idem.respond(201, contract_out(contract, licence))
+
+
+@router.get("/contracts/{contract_id}", response_model=ContractOut, summary="A contract",
+            responses=error_responses(Forbidden, ContractNotFound))
+async def get_contract(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_READ)) -> ContractOut:
+    contract = await visible_contract(contracts, contract_id, principal)
+    return contract_out(contract, await contracts.licence_of(contract))
+
+
+@router.get("/contracts", response_model=Page[ContractOut], summary="List contracts",
+            description="Customers see only their own. Cursor pagination in id order.",
+            responses=error_responses(Forbidden))
+async def list_contracts(contracts: Contracts, principal: scoped(CONTRACTS_READ),
+                         customer_id: str | None = Query(default=None, max_length=100),
+                         status: Literal["pending_payment", "active", "suspended", "terminated", "expired"] | None = None,
+                         cursor: str | None = Query(default=None, max_length=40),
+                         limit: int = Query(default=50, ge=1, le=200)) -> Page[ContractOut]:
+    if principal.customer_id is not None:
+        principal.ensure_may_see(customer_id or principal.customer_id, "customer")
+        customer_id = principal.customer_id
+    rows = await repo.list_contracts(contracts.session, customer_id=customer_id, status=status, after=cursor,
+                                     limit=limit + 1)
+    page = list(rows[:limit])
+    items = [contract_out(c, await contracts.session.get(Licence, c.licence_id)) for c in page]  # type: ignore[arg-type]
+    return Page(items=items, next_cursor=page[-1].id if len(rows) > limit else None)
+
+
+@router.get("/contracts/{contract_id}/history", response_model=list[HistoryEntryOut],
+            summary="A contract's audit history", responses=error_responses(Forbidden, ContractNotFound))
+async def contract_history(contract_id: str, contracts: Contracts,
+                           principal: scoped(CONTRACTS_READ)) -> list[HistoryEntryOut]:
+    await visible_contract(contracts, contract_id, principal)
+    return [HistoryEntryOut.model_validate(h, from_attributes=True)
+            for h in await repo.history(contracts.session, contract_id)]
+
+
+_LIFECYCLE = error_responses(Forbidden, ContractNotFound, InvalidTransition)
+
+
+async def _respond(contracts: Contracts, contract) -> ContractOut:  # type: ignore[no-untyped-def]
+    return contract_out(contract, await contracts.licence_of(contract))
+
+
+@router.post("/contracts/{contract_id}/activate", response_model=ContractOut,
+             summary="Activate a contract (payment received)", responses=_LIFECYCLE)
+async def activate(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
+                   body: ReasonIn | None = None) -> ContractOut:
+    return await _respond(contracts, await contracts.activate(contract_id, principal.sub, body and body.reason))
+
+
+@router.post("/contracts/{contract_id}/suspend", response_model=ContractOut,
+             summary="Suspend support (missing, late or partial payment, R-E4)", responses=_LIFECYCLE)
+async def suspend(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
+                  body: ReasonIn | None = None) -> ContractOut:
+    return await _respond(contracts, await contracts.suspend(contract_id, principal.sub, body and body.reason))
+
+
+@router.post("/contracts/{contract_id}/resume", response_model=ContractOut,
+             summary="Lift a suspension (arrears paid, R-E4)", responses=_LIFECYCLE)
+async def resume(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
+                 body: ReasonIn | None = None) -> ContractOut:
+    return await _respond(contracts, await contracts.resume(contract_id, principal.sub, body and body.reason))
+
+
+@router.post("/contracts/{contract_id}/terminate", response_model=ContractOut,
+             summary="Terminate a contract (R-E5, R-E6)",
+             description="Immediate, or scheduled when `effective_on` is later (or the reason needs notice). "
+                         "`payment_overdue` needs billing to have reported the contract terminable (>7 days late); "
+                         "`seller_breach` needs a written demand at least 7 days old.",
+             responses=error_responses(Forbidden, ContractNotFound, InvalidTransition, TerminationNotAllowed))
+async def terminate(contract_id: str, body: TerminateIn, contracts: Contracts,
+                    principal: scoped(CONTRACTS_MANAGE)) -> ContractOut:
+    return await _respond(contracts, await contracts.terminate(contract_id, body, principal.sub))
+
+
+@router.post("/contracts/expire-run", response_model=ExpireRunOut,
+             summary="Expire contracts past their term; apply scheduled terminations (R-E1)",
+             responses=error_responses(Forbidden))
+async def expire_run(body: AsOfIn, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE)) -> ExpireRunOut:
+    expired, terminated = await contracts.expire_run(body.as_of, principal.sub)
+    return ExpireRunOut(as_of=body.as_of, expired=expired, terminated=terminated)
+
+
+@router.post("/contracts/{contract_id}/transfer", response_model=ContractOut,
+             summary="Transfer a contract to another customer with recorded consent (R-E8)",
+             responses=error_responses(Forbidden, ContractNotFound, InvalidTransition, ConsentRequired,
+                                       LicenceHasOtherContracts, Unprocessable))
+async def transfer(contract_id: str, body: TransferIn, contracts: Contracts,
+                   principal: scoped(CONTRACTS_MANAGE)) -> ContractOut:
+    return await _respond(contracts, await contracts.transfer(contract_id, body, principal.sub))
+
+
+@router.put("/contracts/{contract_id}/representatives", response_model=ContractOut,
+            summary="Name the representatives of both sides (R-E7)",
+            responses=error_responses(Forbidden, ContractNotFound))
+async def put_representatives(contract_id: str, body: RepresentativesIn, contracts: Contracts,
+                              principal: scoped(CONTRACTS_READ)) -> ContractOut:
+    await visible_contract(contracts, contract_id, principal)
+    if not (principal.has(CONTRACTS_MANAGE) or principal.customer_id is not None):
+        raise Forbidden("only the customer or an administrator names representatives")
+    if body.seller is not None and not principal.has(CONTRACTS_MANAGE):
+        raise Forbidden("only the seller names the seller's representative")
+    return await _respond(contracts, await contracts.set_representatives(contract_id, body, principal.sub))

@@ -1,0 +1,54 @@
+"""Dependencies shared by the entitlements routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.entitlements.models import Contract, Licence
+from services.entitlements.schemas import ContractOut, LicenceOut, PendingUpgradeOut
+from services.entitlements.service.contracts import ContractService
+from services.entitlements.settings import EntitlementsSettings
+from shared.auth import Principal, require
+from shared.uow import UoW, UnitOfWork
+
+
+def settings_of(request: Request) -> EntitlementsSettings:
+    return request.app.state.runtime.settings
+
+
+Settings = Annotated[EntitlementsSettings, Depends(settings_of)]
+
+
+def scoped(*scopes: str) -> type[Principal]:
+    return Annotated[Principal, Depends(require(*scopes))]  # type: ignore[return-value]
+
+
+def contract_service(uow: UoW, settings: Settings) -> ContractService:
+    return ContractService(uow, settings)
+
+
+Contracts = Annotated[ContractService, Depends(contract_service)]
+
+
+def licence_out(licence: Licence) -> LicenceOut:
+    return LicenceOut.model_validate(licence, from_attributes=True)
+
+
+def contract_out(contract: Contract, licence: Licence) -> ContractOut:
+    data = contract.model_dump()
+    data["licence"] = licence_out(licence)
+    data["pending_upgrade"] = (PendingUpgradeOut.model_validate(contract.pending_upgrade)
+                               if contract.pending_upgrade else None)
+    return ContractOut.model_validate(data)
+
+
+async def visible_contract(contracts: ContractService, contract_id: str, principal: Principal) -> Contract:
+    """Object-level check: a customer sees only its own contracts (404 otherwise)."""
+    contract = await contracts.get(contract_id)
+    principal.ensure_may_see(contract.customer_id, "contract")
+    return contract
+
+
+__all__ = ["UnitOfWork"]

@@ -1,0 +1,130 @@
+"""Domain errors of the entitlements service, each with a stable code."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict, NotFound, Unprocessable
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    message = "No such product."
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+    message = "No such plan."
+
+
+class ContractNotFound(NotFound):
+    code = "contract_not_found"
+    message = "No such contract."
+
+
+class LicenceNotFound(Unprocessable):
+    code = "licence_not_found"
+    message = "The licence is not known; a standalone purchase needs a licence the customer holds (R-E2)."
+
+
+class LicenceOwnedElsewhere(Conflict):
+    code = "licence_owned_by_other_customer"
+    message = "This licence is registered to another customer."
+
+
+class LicenceProductMismatch(Unprocessable):
+    code = "licence_product_mismatch"
+    message = "The plan's product does not cover this licence product."
+
+
+class PlanNotPurchasable(Unprocessable):
+    code = "plan_not_purchasable"
+    message = "This plan cannot be bought (it is the product's free plan)."
+
+
+class TermNotOffered(Unprocessable):
+    code = "term_not_offered"
+    message = "This product is not sold for that term."
+
+
+class ContractExists(Conflict):
+    code = "contract_exists"
+    message = "The licence already has a live contract for this product."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    message = "The contract's current status does not allow this."
+
+
+class DowngradeNotAllowed(Conflict):
+    code = "downgrade_not_allowed"
+    message = "A plan can be upgraded during the term, never downgraded (R-E3)."
+
+
+class UpgradePending(Conflict):
+    code = "upgrade_pending"
+    message = "An upgrade of this contract is already waiting for payment."
+
+
+class NoPendingUpgrade(Conflict):
+    code = "no_pending_upgrade"
+    message = "The contract has no upgrade waiting for payment."
+
+
+class DateOutsideTerm(Unprocessable):
+    code = "date_outside_term"
+    message = "The date is outside the contract's term."
+
+
+class TerminationNotAllowed(Conflict):
+    code = "termination_not_allowed"
+    message = "The terms do not allow this termination (R-E5, R-E6)."
+
+
+class ConsentRequired(Unprocessable):
+    code = "consent_required"
+    message = "A contract is transferred only with the seller's recorded written consent (R-E8)."
+
+
+class LicenceHasOtherContracts(Conflict):
+    code = "licence_has_other_contracts"
+    message = "The licence has other live contracts; transfer them together."
+
+
+class MetricNotInPlan(Conflict):
+    code = "metric_not_in_plan"
+    message = "The contract's plan has no quota for this metric."
+
+
+class UsageNotAllowed(Conflict):
+    code = "usage_not_allowed"
+    message = "Usage can be recorded only on an active contract within its term."
+
+
+class UsageTooLarge(Unprocessable):
+    code = "usage_exceeds_record_limit"
+    message = "A single record exceeds the plan's limit per record (e.g. 7 hours per visit, R-S6)."
+
+
+class DispositionNotFound(NotFound):
+    code = "disposition_not_found"
+    message = "The contract has no data-disposition deadline (it has not ended)."
+
+
+class DispositionAlreadyCompleted(Conflict):
+    code = "disposition_completed"
+    message = "The data disposition is already completed."
+
+
+class CatalogueInvalid(Unprocessable):
+    code = "catalogue_invalid"
+    message = "The catalogue data is inconsistent."
+
+
+class PlanNotInProduct(Unprocessable):
+    code = "plan_not_in_product"
+    message = "The target plan belongs to another product."
+
+
+class UsageEventReused(Conflict):
+    code = "usage_event_reused"
+    message = "This usage event id was already recorded with different values."

@@ -1,0 +1,37 @@
+"""Builds the entitlements app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from services.entitlements.api import catalogue, contracts, dispositions, entitlements, licences, upgrades, usage
+from services.entitlements.events import build_inbox
+from services.entitlements.models import Product
+from services.entitlements.settings import EntitlementsSettings
+from shared.app import create_service_app
+from shared.clock import Clock
+from shared.runtime import Runtime
+
+DESCRIPTION = """Catalogue, licences, contracts, upgrades, quotas and the answer to "what may this customer
+have now". Every request needs a bearer JWT (RS256/ES256); errors are `{"error": code, "detail": message}`;
+POSTs that create things honour `Idempotency-Key` (required for purchases)."""
+
+
+async def _catalogue_loaded(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        count = (await session.execute(select(func.count()).select_from(Product))).scalar_one()
+    if count == 0:
+        raise RuntimeError("the catalogue is empty; run `supportctl catalogue load`")
+
+
+def create_app(settings: EntitlementsSettings | None = None, *, clock: Clock | None = None,
+               runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or EntitlementsSettings()
+    runtime = runtime or Runtime(settings, clock=clock)
+    return create_service_app(
+        runtime, title="Entitlements", version="1.0.0", description=DESCRIPTION,
+        routers=[catalogue.router, licences.router, contracts.router, upgrades.router, usage.router,
+                 entitlements.router, dispositions.router, build_inbox(settings).router()],
+        readiness=[_catalogue_loaded],
+    )

@@ -1,0 +1,154 @@
+"""Queries of the entitlements service (SQLAlchemy 2 `select()`); no rules here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.entitlements.models import (
+    LIVE_STATUSES, Contract, ContractHistory, DataDisposition, Licence, PlanVersion, Product, UsageRecord,
+)
+
+
+async def get_product(session: AsyncSession, product_id: str) -> Product | None:
+    return await session.get(Product, product_id)
+
+
+async def list_products(session: AsyncSession) -> Sequence[Product]:
+    return (await session.execute(select(Product).order_by(Product.id))).scalars().all()
+
+
+async def products_for_licence(session: AsyncSession, licence_product: str) -> Sequence[Product]:
+    stmt = select(Product).where(Product.licence_product == licence_product).order_by(Product.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def latest_plan(session: AsyncSession, plan_id: str) -> PlanVersion | None:
+    stmt = select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(PlanVersion.version.desc()).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def plan_version(session: AsyncSession, plan_id: str, version: int) -> PlanVersion | None:
+    return await session.get(PlanVersion, (plan_id, version))
+
+
+async def latest_plans(session: AsyncSession, product_id: str | None = None) -> Sequence[PlanVersion]:
+    newest = (select(PlanVersion.plan_id, func.max(PlanVersion.version).label("v"))
+              .group_by(PlanVersion.plan_id).subquery())
+    stmt = (select(PlanVersion)
+            .join(newest, and_(PlanVersion.plan_id == newest.c.plan_id, PlanVersion.version == newest.c.v))
+            .order_by(PlanVersion.product_id, PlanVersion.rank))
+    if product_id is not None:
+        stmt = stmt.where(PlanVersion.product_id == product_id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def effective_plan(session: AsyncSession, plan_id: str, bought_version: int, at: datetime) -> PlanVersion | None:
+    """The version whose terms govern a contract at `at` (R-E6): the newest version at or above
+    the one bought that already applies to existing contracts."""
+    stmt = (select(PlanVersion)
+            .where(PlanVersion.plan_id == plan_id, PlanVersion.version >= bought_version,
+                   PlanVersion.applies_to_existing_from <= at)
+            .order_by(PlanVersion.version.desc()).limit(1))
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    return found or await plan_version(session, plan_id, bought_version)
+
+
+async def licence_by_ref(session: AsyncSession, product: str, reference: str) -> Licence | None:
+    stmt = select(Licence).where(Licence.product == product, Licence.reference == reference)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def licences_of(session: AsyncSession, customer_id: str, product: str | None = None) -> Sequence[Licence]:
+    stmt = select(Licence).where(Licence.customer_id == customer_id)
+    if product is not None:
+        stmt = stmt.where(Licence.product == product)
+    return (await session.execute(stmt.order_by(Licence.id))).scalars().all()
+
+
+async def get_contract(session: AsyncSession, contract_id: str, *, for_update: bool = False) -> Contract | None:
+    stmt = select(Contract).where(Contract.id == contract_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def live_contract(session: AsyncSession, licence_id: str, product_id: str) -> Contract | None:
+    stmt = select(Contract).where(Contract.licence_id == licence_id, Contract.product_id == product_id,
+                                  Contract.status.in_(LIVE_STATUSES))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def live_contracts_on_licences(session: AsyncSession, licence_ids: Sequence[str]) -> Sequence[Contract]:
+    if not licence_ids:
+        return []
+    stmt = select(Contract).where(Contract.licence_id.in_(licence_ids), Contract.status.in_(LIVE_STATUSES))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def list_contracts(session: AsyncSession, *, customer_id: str | None, status: str | None,
+                         after: str | None, limit: int) -> Sequence[Contract]:
+    stmt = select(Contract)
+    if customer_id is not None:
+        stmt = stmt.where(Contract.customer_id == customer_id)
+    if status is not None:
+        stmt = stmt.where(Contract.status == status)
+    if after is not None:
+        stmt = stmt.where(Contract.id > after)
+    return (await session.execute(stmt.order_by(Contract.id).limit(limit))).scalars().all()
+
+
+async def contracts_due_to_end(session: AsyncSession, as_of: date) -> Sequence[Contract]:
+    """Live contracts whose term ended before `as_of`, or whose scheduled termination is due."""
+    stmt = (select(Contract).where(Contract.status.in_(LIVE_STATUSES))
+            .where((Contract.ends_on < as_of) | (Contract.termination_scheduled_on <= as_of))
+            .order_by(Contract.id).with_for_update(skip_locked=True))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def live_contracts_on_plan(session: AsyncSession, plan_id: str) -> Sequence[Contract]:
+    stmt = select(Contract).where(Contract.plan_id == plan_id, Contract.status.in_(LIVE_STATUSES))
+    return (await session.execute(stmt.order_by(Contract.id))).scalars().all()
+
+
+async def history(session: AsyncSession, contract_id: str) -> Sequence[ContractHistory]:
+    stmt = select(ContractHistory).where(ContractHistory.contract_id == contract_id).order_by(ContractHistory.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def usage_by_event(session: AsyncSession, contract_id: str, event_id: str) -> UsageRecord | None:
+    stmt = select(UsageRecord).where(UsageRecord.contract_id == contract_id, UsageRecord.event_id == event_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def usage_sums(session: AsyncSession, contract_id: str, period_keys: dict[str, str]) -> dict[str, int]:
+    """Quantity used per metric in the given period of each metric."""
+    if not period_keys:
+        return {}
+    stmt = (select(UsageRecord.metric, UsageRecord.period_key, func.sum(UsageRecord.quantity))
+            .where(UsageRecord.contract_id == contract_id, UsageRecord.metric.in_(list(period_keys)))
+            .group_by(UsageRecord.metric, UsageRecord.period_key))
+    out = {metric: 0 for metric in period_keys}
+    for metric, period_key, total in (await session.execute(stmt)).all():
+        if period_keys.get(metric) == period_key:
+            out[metric] = int(total or 0)
+    return out
+
+
+async def get_disposition(session: AsyncSession, contract_id: str) -> DataDisposition | None:
+    return await session.get(DataDisposition, contract_id)
+
+
+async def list_dispositions(session: AsyncSession, *, customer_id: str | None, overdue_on: date | None,
+                            open_only: bool) -> Sequence[DataDisposition]:
+    stmt = select(DataDisposition)
+    if customer_id is not None:
+        stmt = stmt.where(DataDisposition.customer_id == customer_id)
+    if open_only or overdue_on is not None:
+        stmt = stmt.where(DataDisposition.completed_on.is_(None))
+    if overdue_on is not None:
+        stmt = stmt.where(DataDisposition.due_on < overdue_on)
+    return (await session.execute(stmt.order_by(DataDisposition.due_on, DataDisposition.contract_id))).scalars().all()

@@ -1,0 +1,414 @@
+"""Request and response models of the entitlements API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from shared.errors import register_validation_code
+from shared.nip import normalize_nip
+from shared.schemas import MoneyStr, NonNegativeMoney, StrictModel
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Id = str
+_ID = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@\-]+$")
+
+register_validation_code("invalid_nip")
+
+
+# ---- catalogue -------------------------------------------------------------------------------
+
+class CalendarSpec(StrictModel):
+    timezone: str = "Europe/Warsaw"
+    holidays: str | None = Field(default="PL", description="Country code for the `holidays` package.")
+    weekly: dict[Weekday, list[tuple[str, str]]] = Field(
+        description="Opening intervals per weekday in local time, e.g. `{\"mon\": [[\"08:30\", \"16:30\"]]}`.")
+
+    @field_validator("weekly")
+    @classmethod
+    def _intervals(cls, value: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+        for day, intervals in value.items():
+            for start, end in intervals:
+                for t in (start, end):
+                    hh, _, mm = t.partition(":")
+                    if not (hh.isdigit() and mm.isdigit() and 0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
+                        raise ValueError(f"{day}: {t!r} is not HH:MM")
+                if start >= end:
+                    raise ValueError(f"{day}: interval {start}-{end} is empty")
+        return value
+
+
+class ReactionSpec(StrictModel):
+    mode: Literal["business_hours", "business_days_round_the_clock"]
+    target_minutes: int | None = Field(default=None, gt=0)
+    estimate_minutes: int | None = Field(default=None, gt=0)
+    limit_minutes: int | None = Field(default=None, gt=0)
+    contractual: bool = True
+
+
+class QuotaSpec(StrictModel):
+    period: Literal["month", "term"]
+    limit: int = Field(ge=0)
+    unit: str = Field(min_length=1, max_length=20)
+    max_per_record: int | None = Field(default=None, gt=0)
+
+
+class PlanTerms(StrictModel):
+    """Everything a plan version fixes; editing any of it publishes a new version."""
+
+    name: str = Field(min_length=1, max_length=200)
+    rank: int = Field(ge=0)
+    purchasable: bool = True
+    price_net: NonNegativeMoney = Field(description="Monthly net price in PLN.")
+    priority: Literal["normal", "high"] = "normal"
+    benefits: list[str] = Field(default_factory=list)
+    excluded_categories: list[str] = Field(default_factory=list)
+    support_hours: CalendarSpec
+    reaction: ReactionSpec
+    quotas: dict[str, QuotaSpec] = Field(default_factory=dict)
+    overage_prices: dict[str, NonNegativeMoney] = Field(default_factory=dict)
+    limits: dict[str, int] = Field(default_factory=dict)
+
+
+class PlanIn(PlanTerms):
+    product_id: str = Field(min_length=1, max_length=64)
+
+
+class PlanFile(PlanTerms):
+    id: str = Field(min_length=1, max_length=64)
+
+
+class ProductIn(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    licence_product: str = Field(min_length=1, max_length=64)
+    free_plan: str | None = None
+    term_months: list[int] = Field(min_length=1)
+
+
+class ProductFile(ProductIn):
+    id: str = Field(min_length=1, max_length=64)
+    plans: list[PlanFile] = Field(default_factory=list)
+
+
+class CatalogueFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # YAML anchors live in extra top-level keys
+    products: list[ProductFile]
+
+
+class PlanOut(BaseModel):
+    id: str
+    product_id: str
+    version: int
+    name: str
+    rank: int
+    purchasable: bool
+    price_net: MoneyStr
+    currency: str = "PLN"
+    priority: str
+    benefits: list[str]
+    excluded_categories: list[str]
+    support_hours: dict[str, Any]
+    reaction: dict[str, Any]
+    quotas: dict[str, Any]
+    overage_prices: dict[str, MoneyStr]
+    limits: dict[str, Any]
+    published_at: datetime
+    applies_to_existing_from: datetime
+
+
+class PlanSummary(BaseModel):
+    id: str
+    version: int
+    name: str
+    rank: int
+    price_net: MoneyStr
+    purchasable: bool
+
+
+class ProductOut(BaseModel):
+    id: str
+    name: str
+    licence_product: str
+    free_plan_id: str | None
+    term_months: list[int]
+    plans: list[PlanSummary]
+
+
+class CatalogueLoadReport(BaseModel):
+    products: int
+    plans_published: list[str]
+    plans_unchanged: list[str]
+
+
+# ---- licences --------------------------------------------------------------------------------
+
+class LicenceRef(StrictModel):
+    product: str = Field(min_length=1, max_length=64, description="The licence product, e.g. `office365`, `sage`.")
+    reference: str = Field(min_length=1, max_length=200, description="Tenant id, licence number, ...")
+
+
+class LicenceIn(LicenceRef):
+    order_ref: str | None = Field(default=None, max_length=200)
+
+
+class LicenceOut(BaseModel):
+    id: str
+    customer_id: str
+    product: str
+    reference: str
+    order_ref: str | None
+    registered_at: datetime
+
+
+# ---- purchases and contracts -----------------------------------------------------------------
+
+class Person(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class BillingDetails(StrictModel):
+    name: str = Field(min_length=1, max_length=300)
+    nip: str = Field(description="Polish tax id; checksum validated (422 `invalid_nip`).")
+    address: str = Field(min_length=1, max_length=500)
+    email: EmailStr
+
+    @field_validator("nip")
+    @classmethod
+    def _nip(cls, value: str) -> str:
+        try:
+            return normalize_nip(value)
+        except ValueError as exc:
+            raise PydanticCustomError("invalid_nip", "invalid NIP: {reason}", {"reason": str(exc)}) from None
+
+
+class PurchaseIn(StrictModel):
+    customer_id: Id = _ID
+    plan_id: str = Field(min_length=1, max_length=64)
+    mode: Literal["addon", "standalone"]
+    licence: LicenceRef
+    term_months: int = Field(gt=0, le=120)
+    payment_method: Literal["card", "direct_debit"]
+    billing: BillingDetails
+    order_ref: str | None = Field(default=None, max_length=200)
+    representative: Person | None = Field(default=None, description="The customer's named contact (R-E7); "
+                                                                    "defaults to the billing name and e-mail.")
+
+
+class PendingUpgradeOut(BaseModel):
+    plan_id: str
+    plan_version: int
+    requested_on: date
+    quote: "QuoteOut"
+
+
+class ContractOut(BaseModel):
+    id: str
+    customer_id: str
+    licence: LicenceOut
+    product_id: str
+    plan_id: str
+    plan_version: int
+    status: Literal["pending_payment", "active", "suspended", "terminated", "expired"]
+    mode: str
+    term_months: int
+    starts_on: date
+    ends_on: date
+    payment_method: str
+    billing: dict[str, Any]
+    representatives: dict[str, Any]
+    order_ref: str | None
+    created_at: datetime
+    activated_at: datetime | None
+    ended_on: date | None
+    end_reason: str | None
+    termination_scheduled_on: date | None
+    terminable_since: date | None
+    pending_upgrade: PendingUpgradeOut | None
+    plan_changed_on: date | None
+    previous_plan_id: str | None
+
+
+class ReasonIn(StrictModel):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class TerminateIn(StrictModel):
+    reason: Literal["payment_overdue", "customer_breach", "seller_breach", "terms_change_customer",
+                    "terms_change_seller", "mutual", "other"]
+    note: str | None = Field(default=None, max_length=2000)
+    effective_on: date | None = Field(default=None, description="Omit for immediate termination.")
+    demand_sent_on: date | None = Field(default=None, description="For `seller_breach`: when the customer's "
+                                                                    "written demand to cure was sent (R-E5).")
+
+
+class AsOfIn(StrictModel):
+    as_of: date
+
+
+class ExpireRunOut(BaseModel):
+    as_of: date
+    expired: list[str]
+    terminated: list[str]
+
+
+class Consent(StrictModel):
+    reference: str = Field(min_length=1, max_length=200, description="Document id of the written consent.")
+    granted_by: str = Field(min_length=1, max_length=200)
+    granted_on: date
+
+
+class TransferIn(StrictModel):
+    to_customer_id: Id = _ID
+    consent: Consent | None = None
+    billing: BillingDetails | None = None
+
+
+class RepresentativesIn(StrictModel):
+    customer: Person
+    seller: Person | None = None
+
+
+class HistoryEntryOut(BaseModel):
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    reason: str | None
+    data: dict[str, Any]
+
+
+# ---- upgrades --------------------------------------------------------------------------------
+
+class UpgradeIn(StrictModel):
+    plan_id: str = Field(min_length=1, max_length=64)
+    as_of: date | None = Field(default=None, description="Upgrade date; defaults to today (Europe/Warsaw).")
+
+
+class QuoteOut(BaseModel):
+    net: MoneyStr
+    vat: MoneyStr
+    gross: MoneyStr
+    currency: str = "PLN"
+    monthly_difference: MoneyStr
+    remaining_days: int
+    days_in_month: int
+
+
+class UpgradeOut(BaseModel):
+    contract_id: str
+    from_plan_id: str
+    to_plan_id: str
+    as_of: date
+    quote: QuoteOut
+    status: Literal["pending_payment", "applied"]
+
+
+class UpgradePaidIn(StrictModel):
+    plan_id: str | None = Field(default=None, description="Checked against the pending upgrade if given.")
+
+
+PendingUpgradeOut.model_rebuild()
+
+
+# ---- entitlements ----------------------------------------------------------------------------
+
+class QuotaStateOut(BaseModel):
+    metric: str
+    unit: str
+    period: str
+    period_start: date
+    period_end: date
+    limit: int
+    used: int
+    left: int
+    overage: int
+
+
+class PlanRef(BaseModel):
+    id: str
+    version: int
+    name: str
+    rank: int
+
+
+class EntitlementOut(BaseModel):
+    licence: LicenceOut
+    product_id: str
+    source: Literal["contract", "free_plan"]
+    status: str = Field(description="`active`, or `free` when the free plan applies (no paid contract, or the "
+                                     "paid one is suspended or not yet paid).")
+    contract_id: str | None
+    contract_status: str | None
+    plan: PlanRef
+    priority: str
+    benefits: list[str]
+    excluded_categories: list[str]
+    quotas: list[QuotaStateOut]
+    sla: dict[str, Any]
+    valid_until: date | None
+
+
+class EntitlementsOut(BaseModel):
+    customer_id: str
+    as_of: date
+    entitlements: list[EntitlementOut]
+
+
+class CheckOut(BaseModel):
+    allowed: bool
+    plan_id: str | None
+    reason: str
+    contract_id: str | None = None
+
+
+# ---- usage -----------------------------------------------------------------------------------
+
+class UsageIn(StrictModel):
+    event_id: str = Field(min_length=1, max_length=200, description="Idempotency: a repeated id is a no-op.")
+    metric: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=100_000)
+    occurred_at: datetime
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class UsageOut(BaseModel):
+    id: str
+    contract_id: str
+    event_id: str
+    metric: str
+    quantity: int
+    included: int
+    overage: int
+    period_key: str
+    occurred_at: datetime
+    recorded_at: datetime
+    reference: str | None
+
+
+# ---- data disposition ------------------------------------------------------------------------
+
+class DispositionOut(BaseModel):
+    contract_id: str
+    customer_id: str
+    ended_on: date
+    due_on: date
+    instruction: Literal["return", "delete"] | None
+    instruction_received_on: date | None
+    completed_on: date | None
+    overdue: bool
+
+
+class InstructionIn(StrictModel):
+    instruction: Literal["return", "delete"]
+    received_on: date | None = Field(default=None, description="When the written instruction arrived; default today.")
+
+
+class CompletionIn(StrictModel):
+    completed_on: date | None = None

@@ -1,0 +1,1 @@
+"""The rules of the entitlements service; no FastAPI in here."""

@@ -1,0 +1,115 @@
+"""What a customer may have right now: per licence and support product, the effective plan
+(the free plan where the paid one is suspended, unpaid or absent, and the product has one),
+benefits, quotas left this period and the SLA policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from services.entitlements import repository as repo
+from services.entitlements.errors import ProductNotFound
+from services.entitlements.models import Contract, Licence, PlanVersion, Product
+from services.entitlements.service.quotas import QuotaRule
+from services.entitlements.service.terms import ACTIVE
+from shared.clock import local_date
+from shared.uow import UnitOfWork
+
+
+@dataclass
+class Entitlement:
+    licence: Licence
+    product: Product
+    plan: PlanVersion
+    source: str  # "contract" | "free_plan"
+    status: str  # "active" | "free"
+    contract: Contract | None
+    quotas: list[dict[str, Any]]
+
+    @property
+    def valid_until(self) -> date | None:
+        return self.contract.ends_on if self.source == "contract" and self.contract else None
+
+    def sla(self) -> dict[str, Any]:
+        return {"support_hours": self.plan.support_hours, "reaction": self.plan.reaction,
+                "priority": self.plan.priority}
+
+
+class EntitlementService:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.session = uow.session
+
+    async def for_customer(self, customer_id: str, *, at: datetime | None = None, product_id: str | None = None,
+                           with_quotas: bool = True) -> list[Entitlement]:
+        at = at or self.uow.clock.now()
+        products: list[Product]
+        if product_id is not None:
+            product = await repo.get_product(self.session, product_id)
+            if product is None:
+                raise ProductNotFound(f"product {product_id!r} does not exist")
+            products = [product]
+            licences = await repo.licences_of(self.session, customer_id, product.licence_product)
+        else:
+            products = list(await repo.list_products(self.session))
+            licences = await repo.licences_of(self.session, customer_id)
+        contracts = await repo.live_contracts_on_licences(self.session, [lic.id for lic in licences])
+        by_key = {(c.licence_id, c.product_id): c for c in contracts}
+        out: list[Entitlement] = []
+        for licence in licences:
+            for product in products:
+                if product.licence_product != licence.product:
+                    continue
+                found = await self._one(licence, product, by_key.get((licence.id, product.id)), at, with_quotas)
+                if found is not None:
+                    out.append(found)
+        return out
+
+    async def _one(self, licence: Licence, product: Product, contract: Contract | None, at: datetime,
+                   with_quotas: bool) -> Entitlement | None:
+        if contract is not None and contract.status == ACTIVE:
+            plan = await repo.effective_plan(self.session, contract.plan_id, contract.plan_version, at)
+            assert plan is not None
+            quotas = await self._quotas(contract, plan, local_date(at)) if with_quotas else []
+            return Entitlement(licence, product, plan, "contract", "active", contract, quotas)
+        if product.free_plan_id:  # no paid plan in force (absent, unpaid or suspended, R-E4)
+            plan = await repo.latest_plan(self.session, product.free_plan_id)
+            if plan is not None:
+                return Entitlement(licence, product, plan, "free_plan", "free", contract, [])
+        return None
+
+    async def _quotas(self, contract: Contract, plan: PlanVersion, on: date) -> list[dict[str, Any]]:
+        rules = [QuotaRule.from_plan(metric, raw) for metric, raw in plan.quotas.items()]
+        if not rules:
+            return []
+        used = await repo.usage_sums(self.session, contract.id, {r.metric: r.period_key(on) for r in rules})
+        states = []
+        for rule in rules:
+            start, end = rule.period_bounds(on, contract.starts_on, contract.ends_on)
+            n = used.get(rule.metric, 0)
+            states.append({"metric": rule.metric, "unit": rule.unit, "period": rule.period, "period_start": start,
+                           "period_end": end, "limit": rule.limit, "used": n, "left": max(0, rule.limit - n),
+                           "overage": max(0, n - rule.limit)})
+        return states
+
+    async def check(self, customer_id: str, product_id: str, feature: str,
+                    licence_reference: str | None = None) -> dict[str, Any]:
+        """The hot path: may this customer use `feature` of `product_id` now?"""
+        found = await self.for_customer(customer_id, product_id=product_id, with_quotas=False)
+        if licence_reference is not None:
+            found = [e for e in found if e.licence.reference == licence_reference]
+        if not found:
+            product = await repo.get_product(self.session, product_id)
+            licences = await repo.licences_of(self.session, customer_id, product.licence_product if product else None)
+            reason = "no_contract" if licences else "no_licence"
+            return {"allowed": False, "plan_id": None, "reason": reason, "contract_id": None}
+        granting = [e for e in found if feature in e.plan.benefits]
+        best = max(granting or found, key=lambda e: (e.plan.rank, e.source == "contract"))
+        if granting:
+            reason = "included" if best.source == "contract" else (
+                "free_plan_suspended" if best.contract is not None and best.contract.status != ACTIVE else "free_plan")
+        else:
+            reason = "not_in_plan"
+        return {"allowed": bool(granting), "plan_id": best.plan.plan_id, "reason": reason,
+                "contract_id": best.contract.id if best.contract else None}

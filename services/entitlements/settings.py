@@ -1,0 +1,25 @@
+"""Entitlements settings: env prefix `ENTITLEMENTS_`."""
+
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class EntitlementsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ENTITLEMENTS_", extra="ignore", env_nested_delimiter="__")
+
+    service_name: str = "entitlements"
+    port: int = 8001
+    database_url: str = "sqlite+aiosqlite:///./var/entitlements.db"
+    # R-E6: new terms apply to existing contracts this many months after publication.
+    terms_notice_months: int = 1
+    # R-E5: terminate at once when billing reports a contract terminable (> 7 days late)?
+    auto_terminate_when_terminable: bool = False
+    # R-E9: days after expiry/termination to return or delete personal data.
+    data_disposition_days: int = 14
+    # R-E7: the seller's named representative on every contract.
+    seller_representative_name: str = "Support Desk"
+    seller_representative_email: str = "support@example.com"
+    seller_representative_phone: str | None = None

@@ -1,0 +1,77 @@
+"""Builds a service's FastAPI app the same way for every service: middleware, error handlers,
+idempotent-replay handler, health, readiness and metrics, lifespan of the runtime."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Awaitable, Callable, Iterable
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.errors import install_error_handlers
+from shared.idempotency import IdempotentReplay, replay_response
+from shared.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from shared.runtime import Runtime
+
+ReadinessCheck = Callable[[Runtime], Awaitable[None]]
+
+
+def _ops_router(runtime: Runtime, checks: Iterable[ReadinessCheck]) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is serving", include_in_schema=True)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: the database answers and the service is prepared",
+                responses={503: {"description": "Not ready; `detail` says why."}})
+    async def readyz() -> JSONResponse:
+        try:
+            await runtime.db.ping()
+            for check in checks:
+                await check(runtime)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return JSONResponse({"status": "unavailable", "detail": str(exc)[:300]}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        try:
+            await runtime.refresh_gauges()
+        except Exception:  # noqa: BLE001 - metrics must not fail because the database is down
+            pass
+        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(runtime: Runtime, *, title: str, description: str, version: str,
+                       routers: Iterable[APIRouter], readiness: Iterable[ReadinessCheck] = (),
+                       openapi_tags: list[dict[str, str]] | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  openapi_tags=openapi_tags)
+    app.state.runtime = runtime
+    app.state.authenticator = runtime.authenticator
+    install_error_handlers(app)
+
+    @app.exception_handler(IdempotentReplay)
+    async def _replay(request: Request, exc: IdempotentReplay) -> JSONResponse:
+        return replay_response(exc)
+
+    app.include_router(_ops_router(runtime, list(readiness)))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, registry=runtime.registry, service=runtime.settings.service_name)
+    app.add_middleware(RequestIdMiddleware)
+    return app

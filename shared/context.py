@@ -1,0 +1,12 @@
+"""Per-request context carried across await points and, through headers, across services."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+REQUEST_ID_HEADER = "X-Request-ID"
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()

@@ -1,0 +1,120 @@
+"""`Idempotency-Key` for POSTs that create things.
+
+The record is inserted in the request's own transaction, before the work, and completed with
+the response just before commit; so the key and the effect commit together or not at all.
+A concurrent request with the same key blocks on the key's primary key until the first commits,
+then replays its response. Same key, different request → 422 `idempotency_key_reused`.
+Failed requests (4xx) roll back and leave no record: a retry after fixing the cause runs anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Callable
+
+from fastapi import Depends, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shared.auth import Principal, current_principal
+from shared.errors import IdempotencyInProgress, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable
+from shared.infra_models import IdempotencyRecord
+from shared.uow import UoW, UnitOfWork
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class IdempotentReplay(Exception):
+    """Raised to short-circuit a request whose key already has a stored response."""
+
+    def __init__(self, status_code: int, body: Any) -> None:
+        self.status_code, self.body = status_code, body
+
+
+def _fingerprint(method: str, path: str, raw: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = raw
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+class Idempotency:
+    def __init__(self, uow: UnitOfWork, owner: str, key: str | None, method: str, path: str, fingerprint: str) -> None:
+        self.uow, self.owner, self.key = uow, owner, key
+        self.method, self.path, self.fingerprint = method, path, fingerprint
+
+    async def _existing(self) -> IdempotencyRecord | None:
+        stmt = (select(IdempotencyRecord)
+                .where(IdempotencyRecord.owner == self.owner, IdempotencyRecord.key == self.key)
+                .execution_options(populate_existing=True))
+        return (await self.uow.session.execute(stmt)).scalar_one_or_none()
+
+    def _check(self, record: IdempotencyRecord) -> None:
+        if record.fingerprint != self.fingerprint:
+            raise IdempotencyKeyReused(f"Idempotency-Key {self.key!r} was first used for a different request "
+                                       f"({record.method} {record.path}); use a new key for a new request")
+        if record.status_code is None:
+            raise IdempotencyInProgress()
+        raise IdempotentReplay(record.status_code, record.response_body)
+
+    async def begin(self) -> None:
+        if self.key is None:
+            return
+        existing = await self._existing()
+        if existing is not None:
+            self._check(existing)
+        try:
+            async with self.uow.session.begin_nested():
+                self.uow.session.add(IdempotencyRecord(
+                    owner=self.owner, key=self.key, method=self.method, path=self.path,
+                    fingerprint=self.fingerprint, created_at=self.uow.clock.now()))
+                await self.uow.session.flush()
+        except IntegrityError:
+            # A concurrent request with this key committed first: replay it (or refuse a mismatch).
+            existing = await self._existing()
+            if existing is None:
+                raise IdempotencyInProgress() from None
+            self._check(existing)
+
+    async def respond(self, status_code: int, content: Any) -> JSONResponse:
+        """Serialise the response once, store it under the key, and return it."""
+        body = jsonable_encoder(content)
+        if self.key is not None:
+            record = await self._existing()
+            assert record is not None
+            record.status_code, record.response_body = status_code, body
+            await self.uow.session.flush()
+        return JSONResponse(body, status_code=status_code)
+
+
+def _dependency(required: bool) -> Callable[..., Any]:
+    async def _idempotency(request: Request, uow: UoW,
+                           principal: Annotated[Principal, Depends(current_principal)]) -> Idempotency:
+        key = request.headers.get(HEADER)
+        if key is not None:
+            key = key.strip()
+            if not key or len(key) > MAX_KEY_LENGTH:
+                raise Unprocessable(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
+        elif required:
+            raise IdempotencyKeyRequired(f"send an {HEADER} header (a UUID per logical request)")
+        raw = await request.body()
+        idem = Idempotency(uow, principal.sub, key, request.method, request.url.path,
+                           _fingerprint(request.method, request.url.path, raw))
+        await idem.begin()
+        return idem
+
+    return _idempotency
+
+
+IdempotencyRequired = Annotated[Idempotency, Depends(_dependency(required=True))]
+IdempotencyOptional = Annotated[Idempotency, Depends(_dependency(required=False))]
+
+
+def replay_response(exc: IdempotentReplay) -> JSONResponse:
+    return JSONResponse(exc.body, status_code=exc.status_code, headers={REPLAY_HEADER: "true"})

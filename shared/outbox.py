@@ -1,0 +1,213 @@
+"""Transactional outbox: events are written with the change that causes them and delivered by
+a relay after commit, at least once, with exponential backoff.
+
+Rows are claimed with a lease (`locked_until`) taken under `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so several replicas relay without delivering one row twice at the same time, and a
+relay that dies mid-delivery only delays the row until its lease runs out. Per sink, rows go out
+in id order: a failure stops that sink's batch so later events wait behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Iterable, Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import Clock
+from shared.context import current_request_id
+from shared.db import Database
+from shared.ids import new_id
+from shared.infra_models import OutboxMessage
+from shared.settings import EventSink
+
+log = logging.getLogger("shared.outbox")
+
+NO_SINK = "-"  # an event nobody subscribes to is kept (audit) and marked delivered at once
+
+
+def envelope(*, event_id: str, event_type: str, source: str, occurred_at: datetime, subject: str | None,
+             data: dict[str, Any]) -> dict[str, Any]:
+    return {"id": event_id, "type": event_type, "source": source, "occurred_at": occurred_at.isoformat(),
+            "subject": subject, "data": data}
+
+
+def sinks_for(event_type: str, sinks: dict[str, EventSink]) -> list[str]:
+    return [name for name, sink in sinks.items() if any(fnmatch.fnmatchcase(event_type, p) for p in sink.events)]
+
+
+class OutboxWriter:
+    """Bound to one unit of work: `emit` adds rows to the session, nothing leaves before commit."""
+
+    def __init__(self, session: AsyncSession, clock: Clock, source: str,
+                 resolve_sinks: Callable[[str], Iterable[str]]) -> None:
+        self.session, self.clock, self.source = session, clock, source
+        self.resolve_sinks = resolve_sinks
+        self.emitted: list[dict[str, Any]] = []
+
+    def emit(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> str:
+        now = self.clock.now()
+        event_id = new_id("evt")
+        body = envelope(event_id=event_id, event_type=event_type, source=self.source, occurred_at=now,
+                        subject=subject, data=data)
+        sinks = list(self.resolve_sinks(event_type)) or [NO_SINK]
+        for sink in sinks:
+            self.session.add(OutboxMessage(
+                event_id=event_id, event_type=event_type, sink=sink, payload=body, request_id=current_request_id(),
+                created_at=now, next_attempt_at=now, delivered_at=now if sink == NO_SINK else None,
+            ))
+        self.emitted.append(body)
+        return event_id
+
+
+class Deliverer(Protocol):
+    async def __call__(self, sink: str, message: OutboxMessage) -> None:
+        """Deliver or raise."""
+
+
+@dataclass
+class RelayPolicy:
+    batch_size: int = 50
+    lease_seconds: int = 30
+    max_attempts: int = 12
+    backoff_base: float = 1.0
+    backoff_max: float = 600.0
+    poll_interval: float = 1.0
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Full-jitter exponential backoff: base·2^(n-1), capped, times a random factor in [0.5, 1]."""
+        delay = min(self.backoff_max, self.backoff_base * (2 ** max(0, attempts - 1)))
+        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, clock: Clock, deliver: Deliverer, policy: RelayPolicy | None = None) -> None:
+        self.db, self.clock, self.deliver = db, clock, deliver
+        self.policy = policy or RelayPolicy()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _claim(self) -> list[OutboxMessage]:
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            stmt = (
+                select(OutboxMessage)
+                .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.failed_at.is_(None),
+                       OutboxMessage.next_attempt_at <= now,
+                       or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+                .order_by(OutboxMessage.id)
+                .limit(self.policy.batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list((await session.execute(stmt)).scalars())
+            if rows:
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+                    .values(locked_until=now + timedelta(seconds=self.policy.lease_seconds))
+                )
+            return rows
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many rows were delivered."""
+        rows = await self._claim()
+        if not rows:
+            return 0
+        by_sink: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            by_sink[row.sink].append(row)
+        results = await asyncio.gather(*(self._deliver_sink(msgs) for msgs in by_sink.values()))
+        return sum(results)
+
+    async def _deliver_sink(self, messages: list[OutboxMessage]) -> int:
+        delivered = 0
+        for index, message in enumerate(messages):
+            try:
+                await self.deliver(message.sink, message)
+            except Exception as exc:  # noqa: BLE001 - any failure is retried
+                await self._record_failure(message, exc)
+                await self._release(messages[index + 1:])
+                return delivered
+            await self._mark(message.id, delivered_at=self.clock.now(), locked_until=None)
+            delivered += 1
+        return delivered
+
+    async def _record_failure(self, message: OutboxMessage, exc: Exception) -> None:
+        attempts = message.attempts + 1
+        now = self.clock.now()
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempts >= self.policy.max_attempts:
+            log.error("outbox message dead-lettered", extra={"event_id": message.event_id, "sink": message.sink,
+                                                            "error": error})
+            await self._mark(message.id, attempts=attempts, failed_at=now, last_error=error, locked_until=None)
+        else:
+            log.warning("outbox delivery failed; will retry", extra={"event_id": message.event_id,
+                                                                     "sink": message.sink, "attempts": attempts,
+                                                                     "error": error})
+            await self._mark(message.id, attempts=attempts, last_error=error, locked_until=None,
+                             next_attempt_at=now + self.policy.backoff(attempts))
+
+    async def _release(self, messages: list[OutboxMessage]) -> None:
+        if messages:
+            async with self.db.transaction() as session:
+                await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([m.id for m in messages]))
+                                      .values(locked_until=None))
+
+    async def _mark(self, message_id: int | None, **values: Any) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+    async def drain(self, max_rounds: int = 100) -> int:
+        """Deliver until nothing is due (tests and CLI)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                delivered = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the relay must survive a database hiccup
+                log.exception("outbox relay round failed")
+                delivered = 0
+            if delivered == 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_interval)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run_forever(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+def pending_filter() -> Any:
+    return and_(OutboxMessage.delivered_at.is_(None), OutboxMessage.failed_at.is_(None))
+
+
+DeliverFn = Callable[[str, OutboxMessage], Awaitable[None]]

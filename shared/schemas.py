@@ -1,0 +1,26 @@
+"""Base request/response models shared by every service's API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+T = TypeVar("T")
+
+
+class StrictModel(BaseModel):
+    """Request bodies: unknown fields are rejected (422 `unknown_field`)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get the next page.")
+
+
+# Money in JSON: a string with exactly two decimals ("66.67"): exact, never a float.
+MoneyStr = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
+NonNegativeMoney = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
