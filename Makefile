@@ -1,0 +1,32 @@
+# Quick start: `make run` (the whole platform on its embedded default) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench openapi migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## start every service on SQLite with dev keys and the demo catalogue
+	$(BIN)/supportctl up
+
+test: $(STAMP)  ## the whole suite, on SQLite and (when reachable) PostgreSQL
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## entitlement-check throughput vs a JWT-only FastAPI app, on PostgreSQL
+	$(BIN)/python -m bench.entitlements_check
+
+openapi: $(STAMP)  ## regenerate openapi/*.json
+	$(BIN)/supportctl openapi
+
+migrate: $(STAMP)
+	$(BIN)/supportctl migrate
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

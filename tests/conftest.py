@@ -1,0 +1,158 @@
+"""Fixtures: every test runs once on SQLite and once on PostgreSQL (`backend`), against the
+service's public HTTP API, with an injected clock and real relayed events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from services.entitlements.main import create_app
+from services.entitlements.models import metadata as entitlements_metadata
+from services.entitlements.settings import EntitlementsSettings
+from services.registry import get as service_spec
+from shared.clock import FixedClock
+from shared.devkeys import DEV_KID, ensure_dev_keys, mint_token
+from shared.settings import EventSink
+from tests.databases import (
+    PostgresDatabase, SqliteTemplate, postgres_available, skip_or_fail_without_postgres,
+)
+from tests.receiver import EventReceiver
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+START = datetime(2026, 11, 21, 10, 0, tzinfo=WARSAW)  # Saturday 21 Nov 2026, the R-B7 example's date
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return ensure_dev_keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+async def store(backend: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> AsyncIterator[SqliteTemplate | PostgresDatabase]:
+    """A migrated database of the session's backend: a SQLite template, or a PostgreSQL database."""
+    migrations = service_spec("entitlements").migrations
+    if backend == "sqlite":
+        template = SqliteTemplate(tmp_path_factory.mktemp("sqlite"), "entitlements")
+        await template.create(migrations)
+        yield template
+        return
+    problem = await postgres_available()
+    if problem:
+        skip_or_fail_without_postgres(problem)
+    db = PostgresDatabase("entitlements")
+    await db.create(migrations)
+    yield db
+    await db.drop()
+
+
+@pytest.fixture
+async def database_url(store: SqliteTemplate | PostgresDatabase) -> str:
+    if isinstance(store, SqliteTemplate):
+        return store.fresh()
+    await store.truncate(entitlements_metadata)
+    return store.url
+
+
+@pytest.fixture
+def postgres_only(backend: str) -> None:
+    if backend != "postgres":
+        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises all writers)")
+
+
+@pytest.fixture(scope="session")
+async def receiver() -> AsyncIterator[EventReceiver]:
+    rx = EventReceiver()
+    await rx.start()
+    yield rx
+    await rx.stop()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str, keys: tuple[Path, Path], receiver: EventReceiver) -> EntitlementsSettings:
+    private, jwks = keys
+    receiver.reset()
+    return EntitlementsSettings(
+        environment="test", database_url=database_url, jwks_file=jwks, signing_key_file=private,
+        signing_key_id=DEV_KID, relay_poll_interval=0.05, relay_backoff_base=0.01, relay_backoff_max=0.05,
+        db_pool_size=12, event_sinks={"consumer": EventSink(url=receiver.url, events=["*"])},
+    )
+
+
+class Api:
+    """Clients for the app under test, one per role."""
+
+    def __init__(self, app: object, settings: EntitlementsSettings, private_key: Path, clock: FixedClock) -> None:
+        self.app, self.settings, self.clock = app, settings, clock
+        self._pem = private_key.read_text()
+        self._clients: list[httpx.AsyncClient] = []
+
+    def token(self, role: str, customer_id: str | None = None, **kw: object) -> str:
+        return mint_token(self._pem, kid=DEV_KID, issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience,
+                          subject=kw.pop("sub", f"test-{role}"), role=role, customer_id=customer_id, **kw)  # type: ignore[arg-type]
+
+    def client(self, role: str | None = None, customer_id: str | None = None, token: str | None = None
+               ) -> httpx.AsyncClient:
+        headers = {}
+        if token or role:
+            headers["authorization"] = f"Bearer {token or self.token(role, customer_id)}"  # type: ignore[arg-type]
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://entitlements",  # type: ignore[arg-type]
+                              headers=headers)
+        self._clients.append(c)
+        return c
+
+    async def close(self) -> None:
+        for c in self._clients:
+            await c.aclose()
+
+
+@pytest.fixture
+async def api(settings: EntitlementsSettings, keys: tuple[Path, Path], clock: FixedClock) -> AsyncIterator[Api]:
+    app = create_app(settings, clock=clock)
+    async with LifespanManager(app):
+        admin = Api(app, settings, keys[0], clock)
+        from services.entitlements.service.catalogue import DEFAULT_CATALOGUE, read_catalogue_file
+
+        body = read_catalogue_file(DEFAULT_CATALOGUE).model_dump(mode="json")
+        response = await admin.client("admin").post("/v1/catalogue", json=body)
+        assert response.status_code == 200, response.text
+        yield admin
+        await admin.close()
+
+
+@pytest.fixture
+def shop(api: Api) -> httpx.AsyncClient:
+    return api.client("shop")
+
+
+@pytest.fixture
+def admin(api: Api) -> httpx.AsyncClient:
+    return api.client("admin")
+
+
+@pytest.fixture
+def service(api: Api) -> httpx.AsyncClient:
+    return api.client("service")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("ENTITLEMENTS_DATABASE_URL", "ENTITLEMENTS_EVENT_SINKS"):
+        monkeypatch.delenv(name, raising=False)
+    yield
