@@ -125,7 +125,7 @@ class Api:
 @pytest.fixture
 async def api(settings: EntitlementsSettings, keys: tuple[Path, Path], clock: FixedClock) -> AsyncIterator[Api]:
     app = create_app(settings, clock=clock)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         admin = Api(app, settings, keys[0], clock)
         from services.entitlements.service.catalogue import DEFAULT_CATALOGUE, read_catalogue_file
 
