@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -161,8 +160,14 @@ def token(role: str = typer.Option(..., help=f"One of: {', '.join(ROLES)}"),
                                 subject=sub or f"dev-{role}", role=role, customer_id=customer_id, ttl=ttl) + "\n")
 
 
-def _json(obj: object) -> str:
-    return json.dumps(obj, indent=2)
+@app.command()
+def keys(folder: Path = typer.Argument(..., help="Where to write private.pem and jwks.json."),
+         kid: str = typer.Option("dev", help="Key id written into the JWKS and token headers.")) -> None:
+    """Generate an RS256 key pair and its JWKS (development and test clusters only)."""
+    from shared.devkeys import ensure_dev_keys
+
+    private, jwks = ensure_dev_keys(folder, kid=kid)
+    console.print(f"private key: {private}\njwks: {jwks}")
 
 
 if __name__ == "__main__":
