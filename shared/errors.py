@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.context import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, request_id_var
+
 log = logging.getLogger("shared.errors")
 
 
@@ -161,9 +163,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        # Starlette runs this handler outside every middleware (ServerErrorMiddleware), so the
+        # request id is taken back from the scope for the log line and the response header.
+        rid = request.scope.get(REQUEST_ID_SCOPE_KEY)
+        token = request_id_var.set(rid)
+        try:
+            log.exception("unhandled error", extra={"path": request.url.path})
+        finally:
+            request_id_var.reset(token)
         return JSONResponse({"error": "internal_error", "detail": "An unexpected error occurred; it has been logged."},
-                            status_code=500)
+                            status_code=500, headers={REQUEST_ID_HEADER: rid} if rid else None)
 
 
 def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:

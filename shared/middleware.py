@@ -11,8 +11,9 @@ import uuid
 from typing import Any, Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 
-from shared.context import REQUEST_ID_HEADER, request_id_var
+from shared.context import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, request_id_var
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -38,6 +39,7 @@ class RequestIdMiddleware:
                 rid = value.decode("latin-1")[:128]
                 break
         rid = rid or uuid.uuid4().hex
+        scope[REQUEST_ID_SCOPE_KEY] = rid
         token = request_id_var.set(rid)
 
         async def _send(message: dict[str, Any]) -> None:
@@ -73,7 +75,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def _send(message: dict[str, Any]) -> None:
@@ -96,8 +98,14 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from `receive` once a streamed body passes the limit. An HTTPException so that a
+    framework reading the body passes it on (FastAPI turns any other error while reading the
+    body into a 400) and the app's handler renders it as 413 `payload_too_large`; if it escapes
+    the app instead, the middleware answers 413 itself."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(status_code=413, detail=f"request body exceeds {max_bytes} bytes")
 
 
 class MetricsMiddleware:

@@ -46,3 +46,21 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 
 
 UoW = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+
+
+async def read_only_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """For GETs on hot paths: on PostgreSQL an autocommit connection (no BEGIN/COMMIT round
+    trips; each statement sees committed data); on SQLite a normal session that is rolled back.
+    Nothing written here is kept."""
+    runtime = runtime_of(request)
+    if runtime.db.dialect == "sqlite":
+        async with runtime.db.sessionmaker() as session:
+            yield runtime.unit_of_work(session)
+        return
+    async with runtime.db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
+            yield runtime.unit_of_work(session)
+
+
+ReadUoW = Annotated[UnitOfWork, Depends(read_only_unit_of_work, scope="function")]

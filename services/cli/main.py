@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -80,12 +81,13 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
     root = apply_dev_defaults(data_dir)
     _migrate(list(registry.SERVICES.values()))
     console.print(f"catalogue: {_load_catalogue(DEFAULT_CATALOGUE)}")
-    children = [Child(spec.name, spec.port) for spec in registry.SERVICES.values()]
+    children = [Child(spec.name, int(os.environ[f"{spec.env_prefix}PORT"])) for spec in registry.SERVICES.values()]
 
     def ready() -> None:
         console.print("\n[bold green]The platform is up.[/bold green]")
         for spec in registry.SERVICES.values():
-            console.print(f"  {spec.name:<13} http://127.0.0.1:{spec.port}   docs: http://127.0.0.1:{spec.port}/docs")
+            port = os.environ[f"{spec.env_prefix}PORT"]
+            console.print(f"  {spec.name:<13} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
         console.print(f"\n  data: {root}")
         console.print("  a token:  TOKEN=$(.venv/bin/supportctl token --role shop)")
         console.print("  then:     curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8001/v1/products")

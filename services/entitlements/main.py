@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from services.entitlements.api import catalogue, contracts, dispositions, entitlements, licences, upgrades, usage
 from services.entitlements.events import build_inbox
 from services.entitlements.models import Product
+from services.entitlements.service.catalogue_cache import CatalogueCache
 from services.entitlements.settings import EntitlementsSettings
 from shared.app import create_service_app
 from shared.clock import Clock
@@ -29,9 +30,11 @@ def create_app(settings: EntitlementsSettings | None = None, *, clock: Clock | N
                runtime: Runtime | None = None) -> FastAPI:
     settings = settings or EntitlementsSettings()
     runtime = runtime or Runtime(settings, clock=clock)
-    return create_service_app(
+    app = create_service_app(
         runtime, title="Entitlements", version="1.0.0", description=DESCRIPTION,
         routers=[catalogue.router, licences.router, contracts.router, upgrades.router, usage.router,
                  entitlements.router, dispositions.router, build_inbox(settings).router()],
         readiness=[_catalogue_loaded],
     )
+    app.state.catalogue_cache = CatalogueCache(ttl=settings.catalogue_cache_seconds)
+    return app

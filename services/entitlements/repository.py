@@ -152,3 +152,20 @@ async def list_dispositions(session: AsyncSession, *, customer_id: str | None, o
     if overdue_on is not None:
         stmt = stmt.where(DataDisposition.due_on < overdue_on)
     return (await session.execute(stmt.order_by(DataDisposition.due_on, DataDisposition.contract_id))).scalars().all()
+
+
+async def licences_with_live_contracts(session: AsyncSession, customer_id: str, licence_product: str | None = None
+                                       ) -> list[tuple[Licence, list[Contract]]]:
+    """A customer's licences, each with its live contracts, in one query (the hot path)."""
+    stmt = (select(Licence, Contract)
+            .outerjoin(Contract, and_(Contract.licence_id == Licence.id, Contract.status.in_(LIVE_STATUSES)))
+            .where(Licence.customer_id == customer_id)
+            .order_by(Licence.id))
+    if licence_product is not None:
+        stmt = stmt.where(Licence.product == licence_product)
+    out: dict[str, tuple[Licence, list[Contract]]] = {}
+    for licence, contract in (await session.execute(stmt)).all():
+        entry = out.setdefault(licence.id, (licence, []))
+        if contract is not None:
+            entry[1].append(contract)
+    return list(out.values())

@@ -13,6 +13,9 @@ class EntitlementsSettings(ServiceSettings):
     service_name: str = "entitlements"
     port: int = 8001
     database_url: str = "sqlite+aiosqlite:///./var/entitlements.db"
+    # Read paths cache the catalogue this long (plan versions are immutable; edits in this
+    # process invalidate at once, other replicas within this many seconds).
+    catalogue_cache_seconds: float = 5.0
     # R-E6: new terms apply to existing contracts this many months after publication.
     terms_notice_months: int = 1
     # R-E5: terminate at once when billing reports a contract terminable (> 7 days late)?

@@ -10,7 +10,7 @@ from services.entitlements.schemas import (
     CatalogueFile, CatalogueLoadReport, PlanIn, PlanOut, PlanSummary, PlanTerms, ProductIn, ProductOut,
 )
 from services.entitlements.service.catalogue import CatalogueService
-from services.entitlements.api.deps import Settings, scoped
+from services.entitlements.api.deps import Catalogue, Settings, scoped
 from shared.errors import Forbidden, error_responses
 from shared.roles import CATALOGUE_READ, CATALOGUE_WRITE
 from shared.uow import UoW
@@ -45,7 +45,9 @@ async def get_plan(plan_id: str, uow: UoW, _: scoped(CATALOGUE_READ),
 
 @router.put("/products/{product_id}", response_model=ProductOut, summary="Create or edit a product (admin)",
             responses=error_responses(Forbidden))
-async def put_product(product_id: str, body: ProductIn, uow: UoW, _: scoped(CATALOGUE_WRITE)) -> ProductOut:
+async def put_product(product_id: str, body: ProductIn, uow: UoW, cache: Catalogue,
+                      _: scoped(CATALOGUE_WRITE)) -> ProductOut:
+    cache.invalidate()
     service = CatalogueService(uow)
     product = await service.upsert_product(product_id, body)
     plans = [plan for p, plans in await service.products() if p.id == product.id for plan in plans]
@@ -60,7 +62,9 @@ async def put_product(product_id: str, body: ProductIn, uow: UoW, _: scoped(CATA
                         "keep their version and get the new terms one month later (R-E6), and their customers are "
                         "told (`contract.terms_changed`). New purchases use the new version at once.",
             responses=error_responses(Forbidden, ProductNotFound, CatalogueInvalid))
-async def put_plan(plan_id: str, body: PlanIn, uow: UoW, settings: Settings, _: scoped(CATALOGUE_WRITE)) -> PlanOut:
+async def put_plan(plan_id: str, body: PlanIn, uow: UoW, settings: Settings, cache: Catalogue,
+                   _: scoped(CATALOGUE_WRITE)) -> PlanOut:
+    cache.invalidate()
     terms = PlanTerms.model_validate(body.model_dump(exclude={"product_id"}))
     version, _changed = await CatalogueService(uow, notice_months=settings.terms_notice_months).publish_plan(
         plan_id, body.product_id, terms)
@@ -70,6 +74,7 @@ async def put_plan(plan_id: str, body: PlanIn, uow: UoW, settings: Settings, _: 
 @router.post("/catalogue", response_model=CatalogueLoadReport, summary="Load a whole catalogue (admin)",
              description="Same as `supportctl catalogue load`: idempotent; only changed plans get a new version.",
              responses=error_responses(Forbidden, CatalogueInvalid))
-async def load_catalogue(body: CatalogueFile, uow: UoW, settings: Settings,
+async def load_catalogue(body: CatalogueFile, uow: UoW, settings: Settings, cache: Catalogue,
                          _: scoped(CATALOGUE_WRITE)) -> CatalogueLoadReport:
+    cache.invalidate()
     return await CatalogueService(uow, notice_months=settings.terms_notice_months).load(body)

@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.entitlements.errors import ContractNotFound
 from services.entitlements.models import Contract, Licence
 from services.entitlements.schemas import ContractOut, LicenceOut, PendingUpgradeOut
+from services.entitlements.service.catalogue_cache import CatalogueCache
 from services.entitlements.service.contracts import ContractService
 from services.entitlements.settings import EntitlementsSettings
 from shared.auth import Principal, require
@@ -19,6 +21,13 @@ def settings_of(request: Request) -> EntitlementsSettings:
 
 
 Settings = Annotated[EntitlementsSettings, Depends(settings_of)]
+
+
+def catalogue_cache(request: Request) -> CatalogueCache:
+    return request.app.state.catalogue_cache
+
+
+Catalogue = Annotated[CatalogueCache, Depends(catalogue_cache)]
 
 
 def scoped(*scopes: str) -> type[Principal]:
@@ -45,9 +54,11 @@ def contract_out(contract: Contract, licence: Licence) -> ContractOut:
 
 
 async def visible_contract(contracts: ContractService, contract_id: str, principal: Principal) -> Contract:
-    """Object-level check: a customer sees only its own contracts (404 otherwise)."""
+    """Object-level check: a customer sees only its own contracts; anyone else's answers exactly
+    like a contract that does not exist (same code and detail: no existence leak)."""
     contract = await contracts.get(contract_id)
-    principal.ensure_may_see(contract.customer_id, "contract")
+    if not principal.may_see(contract.customer_id):
+        raise ContractNotFound(f"contract {contract_id!r} does not exist")
     return contract
 
 

@@ -11,7 +11,8 @@ from services.entitlements.service.entitlements import EntitlementService
 from shared.clock import local_date
 from shared.errors import Forbidden, error_responses
 from shared.roles import ENTITLEMENTS_READ
-from shared.uow import UoW
+from services.entitlements.api.deps import Catalogue
+from shared.uow import ReadUoW
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/entitlements", tags=["entitlements"])
 CustomerId = Path(min_length=1, max_length=100)
@@ -22,10 +23,10 @@ CustomerId = Path(min_length=1, max_length=100)
                         "suspended, unpaid or absent and the product has one), benefits, quotas used and left this "
                         "period, the SLA policy and how long it is valid.",
             responses=error_responses(Forbidden))
-async def entitlements(uow: UoW, principal: scoped(ENTITLEMENTS_READ), customer_id: str = CustomerId,
+async def entitlements(uow: ReadUoW, cache: Catalogue, principal: scoped(ENTITLEMENTS_READ), customer_id: str = CustomerId,
                        product: str | None = Query(default=None, max_length=64)) -> EntitlementsOut:
     principal.ensure_may_see(customer_id, "customer")
-    found = await EntitlementService(uow).for_customer(customer_id, product_id=product)
+    found = await EntitlementService(uow, cache).for_customer(customer_id, product_id=product)
     items = [EntitlementOut(
         licence=licence_out(e.licence), product_id=e.product.id, source=e.source, status=e.status,  # type: ignore[arg-type]
         contract_id=e.contract.id if e.contract else None,
@@ -41,10 +42,10 @@ async def entitlements(uow: UoW, principal: scoped(ENTITLEMENTS_READ), customer_
             description="`reason`: `included`, `free_plan`, `free_plan_suspended` (paid plan suspended or unpaid, "
                         "the free plan's benefits apply), `not_in_plan`, `no_contract`, `no_licence`.",
             responses=error_responses(Forbidden, ProductNotFound))
-async def check(uow: UoW, principal: scoped(ENTITLEMENTS_READ), customer_id: str = CustomerId,
+async def check(uow: ReadUoW, cache: Catalogue, principal: scoped(ENTITLEMENTS_READ), customer_id: str = CustomerId,
                 product: str = Query(min_length=1, max_length=64, description="Support product id."),
                 feature: str = Query(min_length=1, max_length=64, description="Benefit key, e.g. `remote_help`."),
                 licence: str | None = Query(default=None, max_length=200, description="Licence reference.")
                 ) -> CheckOut:
     principal.ensure_may_see(customer_id, "customer")
-    return CheckOut(**await EntitlementService(uow).check(customer_id, product, feature, licence))
+    return CheckOut(**await EntitlementService(uow, cache).check(customer_id, product, feature, licence))

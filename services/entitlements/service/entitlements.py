@@ -11,6 +11,7 @@ from typing import Any
 from services.entitlements import repository as repo
 from services.entitlements.errors import ProductNotFound
 from services.entitlements.models import Contract, Licence, PlanVersion, Product
+from services.entitlements.service.catalogue_cache import CatalogueCache, CatalogueSnapshot
 from services.entitlements.service.quotas import QuotaRule
 from services.entitlements.service.terms import ACTIVE
 from shared.clock import local_date
@@ -37,44 +38,41 @@ class Entitlement:
 
 
 class EntitlementService:
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+    def __init__(self, uow: UnitOfWork, catalogue: CatalogueCache) -> None:
+        self.uow, self.cache = uow, catalogue
         self.session = uow.session
 
     async def for_customer(self, customer_id: str, *, at: datetime | None = None, product_id: str | None = None,
                            with_quotas: bool = True) -> list[Entitlement]:
         at = at or self.uow.clock.now()
-        products: list[Product]
+        catalogue = await self.cache.snapshot(self.session)
         if product_id is not None:
-            product = await repo.get_product(self.session, product_id)
+            product = catalogue.products.get(product_id)
             if product is None:
                 raise ProductNotFound(f"product {product_id!r} does not exist")
-            products = [product]
-            licences = await repo.licences_of(self.session, customer_id, product.licence_product)
+            rows = await repo.licences_with_live_contracts(self.session, customer_id, product.licence_product)
         else:
-            products = list(await repo.list_products(self.session))
-            licences = await repo.licences_of(self.session, customer_id)
-        contracts = await repo.live_contracts_on_licences(self.session, [lic.id for lic in licences])
-        by_key = {(c.licence_id, c.product_id): c for c in contracts}
+            rows = await repo.licences_with_live_contracts(self.session, customer_id)
         out: list[Entitlement] = []
-        for licence in licences:
+        for licence, contracts in rows:
+            by_product = {c.product_id: c for c in contracts}
+            products = ([catalogue.products[product_id]] if product_id is not None
+                        else catalogue.products_for_licence(licence.product))
             for product in products:
-                if product.licence_product != licence.product:
-                    continue
-                found = await self._one(licence, product, by_key.get((licence.id, product.id)), at, with_quotas)
+                found = await self._one(catalogue, licence, product, by_product.get(product.id), at, with_quotas)
                 if found is not None:
                     out.append(found)
         return out
 
-    async def _one(self, licence: Licence, product: Product, contract: Contract | None, at: datetime,
-                   with_quotas: bool) -> Entitlement | None:
+    async def _one(self, catalogue: CatalogueSnapshot, licence: Licence, product: Product, contract: Contract | None,
+                   at: datetime, with_quotas: bool) -> Entitlement | None:
         if contract is not None and contract.status == ACTIVE:
-            plan = await repo.effective_plan(self.session, contract.plan_id, contract.plan_version, at)
+            plan = catalogue.effective(contract.plan_id, contract.plan_version, at)
             assert plan is not None
             quotas = await self._quotas(contract, plan, local_date(at)) if with_quotas else []
             return Entitlement(licence, product, plan, "contract", "active", contract, quotas)
         if product.free_plan_id:  # no paid plan in force (absent, unpaid or suspended, R-E4)
-            plan = await repo.latest_plan(self.session, product.free_plan_id)
+            plan = catalogue.latest(product.free_plan_id)
             if plan is not None:
                 return Entitlement(licence, product, plan, "free_plan", "free", contract, [])
         return None
@@ -100,10 +98,11 @@ class EntitlementService:
         if licence_reference is not None:
             found = [e for e in found if e.licence.reference == licence_reference]
         if not found:
-            product = await repo.get_product(self.session, product_id)
-            licences = await repo.licences_of(self.session, customer_id, product.licence_product if product else None)
-            reason = "no_contract" if licences else "no_licence"
-            return {"allowed": False, "plan_id": None, "reason": reason, "contract_id": None}
+            catalogue = await self.cache.snapshot(self.session)
+            licence_product = catalogue.products[product_id].licence_product
+            has_licence = bool(await repo.licences_of(self.session, customer_id, licence_product))
+            return {"allowed": False, "plan_id": None, "reason": "no_contract" if has_licence else "no_licence",
+                    "contract_id": None}
         granting = [e for e in found if feature in e.plan.benefits]
         best = max(granting or found, key=lambda e: (e.plan.rank, e.source == "contract"))
         if granting:
