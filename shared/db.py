@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from shared.readpool import ReadPool
+
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
@@ -42,10 +44,22 @@ def _sqlite_write_serialisation(engine: AsyncEngine) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, read_pool_size: int = 32, echo: bool = False) -> None:
         self.url = url
+        self.read_pool_size = read_pool_size
         self.engine = create_engine(url, pool_size=pool_size, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._read_pool: ReadPool | None = None
+
+    def read_pool(self) -> ReadPool:
+        """Plain asyncpg connections for hot read paths on PostgreSQL (shared/readpool.py):
+        autocommit reads, statements prepared and cached per connection, no ORM."""
+        if self.dialect != "postgresql":
+            raise RuntimeError("raw reads are for PostgreSQL; use a session on SQLite")
+        if self._read_pool is None:
+            dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+            self._read_pool = ReadPool(dsn, self.read_pool_size)
+        return self._read_pool
 
     @property
     def dialect(self) -> str:
@@ -73,4 +87,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._read_pool is not None:
+            await self._read_pool.close()
+            self._read_pool = None
         await self.engine.dispose()

@@ -186,9 +186,12 @@ class OutboxRelay:
                 log.exception("outbox relay round failed")
                 delivered = 0
             if delivered == 0:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+                # that arrives as the wake-up completes, and stop() would then wait forever.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_interval)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(self.policy.poll_interval):
+                        await self._wake.wait()
+                except TimeoutError:
                     pass
                 self._wake.clear()
 

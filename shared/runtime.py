@@ -24,7 +24,8 @@ class Runtime:
                  authenticator: Authenticator | None = None, deliverer: Deliverer | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.db = Database(settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo)
+        self.db = Database(settings.database_url, pool_size=settings.db_pool_size,
+                           read_pool_size=settings.read_pool_size, echo=settings.db_echo)
         self.authenticator = authenticator or Authenticator.from_settings(settings)
         self.tokens = ServiceTokenProvider(settings)
         self._own_deliverer = deliverer is None

@@ -32,6 +32,7 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./var/service.db"
     db_pool_size: int = 10
+    read_pool_size: int = 32  # PostgreSQL connections for hot read paths (plain asyncpg)
     db_echo: bool = False
 
     # Auth (shared/auth.py): JWKS from a file or a URL; issuer and audience are checked.

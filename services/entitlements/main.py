@@ -32,8 +32,9 @@ def create_app(settings: EntitlementsSettings | None = None, *, clock: Clock | N
     runtime = runtime or Runtime(settings, clock=clock)
     app = create_service_app(
         runtime, title="Entitlements", version="1.0.0", description=DESCRIPTION,
-        routers=[catalogue.router, licences.router, contracts.router, upgrades.router, usage.router,
-                 entitlements.router, dispositions.router, build_inbox(settings).router()],
+        # the hot path first: routes are matched in order
+        routers=[entitlements.router, catalogue.router, licences.router, contracts.router, upgrades.router,
+                 usage.router, dispositions.router, build_inbox(settings).router()],
         readiness=[_catalogue_loaded],
     )
     app.state.catalogue_cache = CatalogueCache(ttl=settings.catalogue_cache_seconds)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from datetime import date, datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.readpool import ReadPool
 from services.entitlements.models import (
     LIVE_STATUSES, Contract, ContractHistory, DataDisposition, Licence, PlanVersion, Product, UsageRecord,
 )
@@ -169,3 +171,34 @@ async def licences_with_live_contracts(session: AsyncSession, customer_id: str, 
         if contract is not None:
             entry[1].append(contract)
     return list(out.values())
+
+
+# ---- the hot path: facts for one entitlement check, without the ORM ------------------------------
+
+assert LIVE_STATUSES == ("pending_payment", "active", "suspended")  # spelled out in _CHECK_SQL
+_CHECK_SQL = """
+SELECT l.id, l.reference, c.id, c.status, c.plan_id, c.plan_version
+FROM licence AS l
+LEFT JOIN contract AS c
+  ON c.licence_id = l.id AND c.product_id = $3 AND c.status IN ('pending_payment', 'active', 'suspended')
+WHERE l.customer_id = $1 AND l.product = $2
+ORDER BY l.id
+"""
+
+
+async def check_rows_raw(pool: ReadPool, customer_id: str, licence_product: str, product_id: str) -> list[tuple[Any, ...]]:
+    """PostgreSQL: one prepared statement on a plain asyncpg connection."""
+    async with pool.lease() as conn:
+        return [tuple(r) for r in await conn.fetch(_CHECK_SQL, customer_id, licence_product, product_id)]
+
+
+async def check_rows(session: AsyncSession, customer_id: str, licence_product: str, product_id: str
+                     ) -> list[tuple[Any, ...]]:
+    """The same rows as `check_rows_raw`, through SQLAlchemy Core (SQLite)."""
+    l, c = Licence.__table__.c, Contract.__table__.c
+    stmt = (select(l.id, l.reference, c.id, c.status, c.plan_id, c.plan_version)
+            .select_from(Licence.__table__.outerjoin(Contract.__table__, and_(
+                c.licence_id == l.id, c.product_id == product_id, c.status.in_(LIVE_STATUSES))))
+            .where(l.customer_id == customer_id, l.product == licence_product)
+            .order_by(l.id))
+    return [tuple(r) for r in (await session.execute(stmt)).all()]

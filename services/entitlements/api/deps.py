@@ -16,14 +16,14 @@ from shared.auth import Principal, require
 from shared.uow import UoW, UnitOfWork
 
 
-def settings_of(request: Request) -> EntitlementsSettings:
+async def settings_of(request: Request) -> EntitlementsSettings:
     return request.app.state.runtime.settings
 
 
 Settings = Annotated[EntitlementsSettings, Depends(settings_of)]
 
 
-def catalogue_cache(request: Request) -> CatalogueCache:
+async def catalogue_cache(request: Request) -> CatalogueCache:
     return request.app.state.catalogue_cache
 
 
@@ -34,7 +34,7 @@ def scoped(*scopes: str) -> type[Principal]:
     return Annotated[Principal, Depends(require(*scopes))]  # type: ignore[return-value]
 
 
-def contract_service(uow: UoW, settings: Settings) -> ContractService:
+async def contract_service(uow: UoW, settings: Settings) -> ContractService:
     return ContractService(uow, settings)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from services.entitlements.api.deps import licence_out, scoped
 from services.entitlements.errors import ProductNotFound
 from services.entitlements.schemas import CheckOut, EntitlementOut, EntitlementsOut, PlanRef, QuotaStateOut
+from services.entitlements.service.check import check_entitlement
 from services.entitlements.service.entitlements import EntitlementService
 from shared.clock import local_date
 from shared.errors import Forbidden, error_responses
@@ -42,10 +43,14 @@ async def entitlements(uow: ReadUoW, cache: Catalogue, principal: scoped(ENTITLE
             description="`reason`: `included`, `free_plan`, `free_plan_suspended` (paid plan suspended or unpaid, "
                         "the free plan's benefits apply), `not_in_plan`, `no_contract`, `no_licence`.",
             responses=error_responses(Forbidden, ProductNotFound))
-async def check(uow: ReadUoW, cache: Catalogue, principal: scoped(ENTITLEMENTS_READ), customer_id: str = CustomerId,
+async def check(request: Request, principal: scoped(ENTITLEMENTS_READ),
+                customer_id: str = CustomerId,
                 product: str = Query(min_length=1, max_length=64, description="Support product id."),
                 feature: str = Query(min_length=1, max_length=64, description="Benefit key, e.g. `remote_help`."),
                 licence: str | None = Query(default=None, max_length=200, description="Licence reference.")
                 ) -> CheckOut:
     principal.ensure_may_see(customer_id, "customer")
-    return CheckOut(**await EntitlementService(uow, cache).check(customer_id, product, feature, licence))
+    state = request.app.state
+    runtime = state.runtime
+    return CheckOut(**await check_entitlement(runtime.db, state.catalogue_cache, runtime.clock.now(), customer_id,
+                                              product, feature, licence))

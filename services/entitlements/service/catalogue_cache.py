@@ -6,6 +6,7 @@ version from the database)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.entitlements.models import PlanVersion, Product
+from shared.db import Database
 
 
 @dataclass
@@ -48,9 +50,22 @@ class CatalogueCache:
         self.ttl = ttl
         self._snapshot: CatalogueSnapshot | None = None
         self._loaded_at = 0.0
+        self._refreshing = asyncio.Lock()
 
     def invalidate(self) -> None:
         self._snapshot = None
+
+    async def snapshot_from(self, db: Database) -> CatalogueSnapshot:
+        """The snapshot, opening a session of its own only when it must reload. One request
+        reloads; the others keep using the previous snapshot meanwhile (no stampede)."""
+        current = self._snapshot
+        if current is not None and (time.monotonic() - self._loaded_at < self.ttl or self._refreshing.locked()):
+            return current
+        async with self._refreshing:
+            if self._snapshot is not None and time.monotonic() - self._loaded_at < self.ttl:
+                return self._snapshot
+            async with db.session() as session:
+                return await self.snapshot(session)
 
     async def snapshot(self, session: AsyncSession) -> CatalogueSnapshot:
         if self._snapshot is not None and time.monotonic() - self._loaded_at < self.ttl:

@@ -90,25 +90,3 @@ class EntitlementService:
                            "period_end": end, "limit": rule.limit, "used": n, "left": max(0, rule.limit - n),
                            "overage": max(0, n - rule.limit)})
         return states
-
-    async def check(self, customer_id: str, product_id: str, feature: str,
-                    licence_reference: str | None = None) -> dict[str, Any]:
-        """The hot path: may this customer use `feature` of `product_id` now?"""
-        found = await self.for_customer(customer_id, product_id=product_id, with_quotas=False)
-        if licence_reference is not None:
-            found = [e for e in found if e.licence.reference == licence_reference]
-        if not found:
-            catalogue = await self.cache.snapshot(self.session)
-            licence_product = catalogue.products[product_id].licence_product
-            has_licence = bool(await repo.licences_of(self.session, customer_id, licence_product))
-            return {"allowed": False, "plan_id": None, "reason": "no_contract" if has_licence else "no_licence",
-                    "contract_id": None}
-        granting = [e for e in found if feature in e.plan.benefits]
-        best = max(granting or found, key=lambda e: (e.plan.rank, e.source == "contract"))
-        if granting:
-            reason = "included" if best.source == "contract" else (
-                "free_plan_suspended" if best.contract is not None and best.contract.status != ACTIVE else "free_plan")
-        else:
-            reason = "not_in_plan"
-        return {"allowed": bool(granting), "plan_id": best.plan.plan_id, "reason": reason,
-                "contract_id": best.contract.id if best.contract else None}

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`). Measurements, not tests: they print figures and never fail on them."""
