@@ -12,8 +12,9 @@ import uuid
 from typing import Any, Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
 
-from shared.context import REQUEST_ID_HEADER, request_id_var
+from shared.context import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, request_id_var
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -23,8 +24,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _RID = REQUEST_ID_HEADER.lower().encode()
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from `receive` once a streamed body passes the limit. An HTTPException so that a
+    framework reading the body passes it on (FastAPI turns any other error while reading the
+    body into a 400) and the app's handler renders it as 413 `payload_too_large`; if it escapes
+    the app instead, the middleware answers 413 itself."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(status_code=413, detail=f"request body exceeds {max_bytes} bytes")
 
 
 class EdgeMiddleware:
@@ -48,12 +55,19 @@ class EdgeMiddleware:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         rid = None
+        too_large = False
         for name, value in scope["headers"]:
             if name == _RID:
                 rid = value.decode("latin-1")[:128]
             elif name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                return await self._refuse(send)
+                too_large = True
         rid = rid or uuid.uuid4().hex
+        if too_large:  # refused before the app runs, still with the request id and counted
+            await self._refuse(send, rid)
+            self._observe(scope, 413, time.perf_counter() - start)
+            return
+        # also in the scope: Starlette renders unhandled errors outside every middleware
+        scope[REQUEST_ID_SCOPE_KEY] = rid
         token = request_id_var.set(rid)
         status = 500
         started = False
@@ -65,7 +79,7 @@ class EdgeMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def _send(message: dict[str, Any]) -> None:
@@ -80,7 +94,7 @@ class EdgeMiddleware:
         except _TooLarge:
             if not started:
                 status = 413
-                await self._refuse(send)
+                await self._refuse(send, rid)
         finally:
             request_id_var.reset(token)
             self._observe(scope, status, time.perf_counter() - start)
@@ -97,9 +111,10 @@ class EdgeMiddleware:
         children[0].inc()
         children[1].observe(elapsed)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, rid: str) -> None:
         body = json.dumps({"error": "payload_too_large",
                            "detail": f"request body exceeds {self.max_bytes} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (_RID, rid.encode("latin-1"))]})
         await send({"type": "http.response.body", "body": body})

@@ -9,6 +9,7 @@ from services.entitlements.api import catalogue, contracts, dispositions, entitl
 from services.entitlements.events import build_inbox
 from services.entitlements.models import Product
 from services.entitlements.service.catalogue_cache import CatalogueCache
+from services.entitlements.service.check import EntitlementChecker
 from services.entitlements.settings import EntitlementsSettings
 from shared.app import create_service_app
 from shared.clock import Clock
@@ -38,4 +39,5 @@ def create_app(settings: EntitlementsSettings | None = None, *, clock: Clock | N
         readiness=[_catalogue_loaded],
     )
     app.state.catalogue_cache = CatalogueCache(ttl=settings.catalogue_cache_seconds)
+    app.state.checker = EntitlementChecker(runtime.db, app.state.catalogue_cache)
     return app

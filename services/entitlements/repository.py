@@ -177,24 +177,34 @@ async def licences_with_live_contracts(session: AsyncSession, customer_id: str, 
 
 assert LIVE_STATUSES == ("pending_payment", "active", "suspended")  # spelled out in _CHECK_SQL
 _CHECK_SQL = """
-SELECT l.id, l.reference, c.id, c.status, c.plan_id, c.plan_version
+SELECT l.customer_id, l.id, l.reference, c.id, c.status, c.plan_id, c.plan_version
 FROM licence AS l
 LEFT JOIN contract AS c
   ON c.licence_id = l.id AND c.product_id = $3 AND c.status IN ('pending_payment', 'active', 'suspended')
-WHERE l.customer_id = $1 AND l.product = $2
-ORDER BY l.id
+WHERE l.customer_id = ANY($1::text[]) AND l.product = $2
+ORDER BY l.customer_id, l.id
 """
 
+CheckKey = tuple[str, str, str]  # (customer_id, licence_product, product_id)
 
-async def check_rows_raw(pool: ReadPool, customer_id: str, licence_product: str, product_id: str) -> list[tuple[Any, ...]]:
-    """PostgreSQL: one prepared statement on a plain asyncpg connection."""
+
+async def check_rows_raw_many(pool: ReadPool, keys: list[CheckKey]) -> dict[CheckKey, list[tuple[Any, ...]]]:
+    """PostgreSQL: the rows of many checks, one prepared statement per (licence product, product)
+    pair — in practice one query for a whole batch of customers."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for customer_id, licence_product, product_id in keys:
+        groups.setdefault((licence_product, product_id), []).append(customer_id)
+    out: dict[CheckKey, list[tuple[Any, ...]]] = {key: [] for key in keys}
     async with pool.lease() as conn:
-        return [tuple(r) for r in await conn.fetch(_CHECK_SQL, customer_id, licence_product, product_id)]
+        for (licence_product, product_id), customers in groups.items():
+            for row in await conn.fetch(_CHECK_SQL, customers, licence_product, product_id):
+                out[(row[0], licence_product, product_id)].append(tuple(row)[1:])
+    return out
 
 
 async def check_rows(session: AsyncSession, customer_id: str, licence_product: str, product_id: str
                      ) -> list[tuple[Any, ...]]:
-    """The same rows as `check_rows_raw`, through SQLAlchemy Core (SQLite)."""
+    """The same rows as `check_rows_raw_many` for one customer, through SQLAlchemy Core (SQLite)."""
     l, c = Licence.__table__.c, Contract.__table__.c
     stmt = (select(l.id, l.reference, c.id, c.status, c.plan_id, c.plan_version)
             .select_from(Licence.__table__.outerjoin(Contract.__table__, and_(

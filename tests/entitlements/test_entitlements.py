@@ -87,3 +87,25 @@ async def test_expired_contract_falls_back_to_free_plan_R_E1(shop, service):
     await service.post("/v1/contracts/expire-run", json={"as_of": "2027-01-01"})
     [item] = (await shop.get("/v1/customers/cust-1/entitlements")).json()["entitlements"]
     assert (item["source"], item["plan"]["id"], item["contract_id"]) == ("free_plan", "o365-free", None)
+
+
+async def test_concurrent_checks_of_different_customers_each_get_their_own_answer(shop, service):
+    """Concurrent checks are coalesced into one query on PostgreSQL; each must still see only
+    its own customer's licences and contracts."""
+    import asyncio
+
+    expected = {}
+    for n in range(12):
+        customer = f"conc-{n}"
+        if n % 3 == 0:
+            await active_contract(shop, service, customer_id=customer, reference=f"t-{n}")
+            expected[customer] = (True, "o365-standard", "included")
+        elif n % 3 == 1:
+            contract = await active_contract(shop, service, customer_id=customer, reference=f"t-{n}")
+            await service.post(f"/v1/contracts/{contract['id']}/suspend")
+            expected[customer] = (False, "o365-free", "not_in_plan")
+        else:
+            expected[customer] = (False, None, "no_licence")
+    answers = await asyncio.gather(*(_check(shop, customer=c) for c in expected for _ in range(3)))
+    got = [(a["allowed"], a["plan_id"], a["reason"]) for a in answers]
+    assert got == [expected[c] for c in expected for _ in range(3)]

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Path, Query, Request
 from services.entitlements.api.deps import licence_out, scoped
 from services.entitlements.errors import ProductNotFound
 from services.entitlements.schemas import CheckOut, EntitlementOut, EntitlementsOut, PlanRef, QuotaStateOut
-from services.entitlements.service.check import check_entitlement
 from services.entitlements.service.entitlements import EntitlementService
 from shared.clock import local_date
 from shared.errors import Forbidden, error_responses
@@ -51,6 +50,4 @@ async def check(request: Request, principal: scoped(ENTITLEMENTS_READ),
                 ) -> CheckOut:
     principal.ensure_may_see(customer_id, "customer")
     state = request.app.state
-    runtime = state.runtime
-    return CheckOut(**await check_entitlement(runtime.db, state.catalogue_cache, runtime.clock.now(), customer_id,
-                                              product, feature, licence))
+    return CheckOut(**await state.checker.check(state.runtime.clock.now(), customer_id, product, feature, licence))

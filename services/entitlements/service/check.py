@@ -14,6 +14,7 @@ from services.entitlements import repository as repo
 from services.entitlements.errors import ProductNotFound
 from services.entitlements.service.catalogue_cache import CatalogueCache, CatalogueSnapshot
 from services.entitlements.service.terms import ACTIVE
+from shared.coalesce import Coalescer
 from shared.db import Database
 
 
@@ -52,18 +53,29 @@ def decide(facts: list[CheckFact], catalogue: CatalogueSnapshot, product_id: str
     return {"allowed": bool(granting), "plan_id": plan.plan_id, "reason": reason, "contract_id": fact.contract_id}
 
 
-async def check_entitlement(db: Database, cache: CatalogueCache, at: datetime, customer_id: str, product_id: str,
-                            feature: str, licence_reference: str | None = None) -> dict[str, Any]:
-    catalogue = await cache.snapshot_from(db)
-    product = catalogue.products.get(product_id)
-    if product is None:
-        raise ProductNotFound(f"product {product_id!r} does not exist")
-    if db.dialect == "postgresql":
-        rows = await repo.check_rows_raw(db.read_pool(), customer_id, product.licence_product, product_id)
-    else:
-        async with db.session() as session:
-            rows = await repo.check_rows(session, customer_id, product.licence_product, product_id)
-    facts = [CheckFact(*row) for row in rows]
-    if licence_reference is not None:
-        facts = [f for f in facts if f.licence_reference == licence_reference]
-    return decide(facts, catalogue, product_id, feature, at)
+class EntitlementChecker:
+    """Owned by the app: the catalogue snapshot, and on PostgreSQL a coalescer so that
+    concurrent checks share one query (shared/coalesce.py)."""
+
+    def __init__(self, db: Database, cache: CatalogueCache) -> None:
+        self.db, self.cache = db, cache
+        self._coalescer: Coalescer[repo.CheckKey, list[tuple[Any, ...]]] | None = None
+        if db.dialect == "postgresql":
+            self._coalescer = Coalescer(lambda keys: repo.check_rows_raw_many(db.read_pool(), keys), default=[])
+
+    async def _rows(self, customer_id: str, licence_product: str, product_id: str) -> list[tuple[Any, ...]]:
+        if self._coalescer is not None:
+            return await self._coalescer.load((customer_id, licence_product, product_id))
+        async with self.db.session() as session:
+            return await repo.check_rows(session, customer_id, licence_product, product_id)
+
+    async def check(self, at: datetime, customer_id: str, product_id: str, feature: str,
+                    licence_reference: str | None = None) -> dict[str, Any]:
+        catalogue = await self.cache.snapshot_from(self.db)
+        product = catalogue.products.get(product_id)
+        if product is None:
+            raise ProductNotFound(f"product {product_id!r} does not exist")
+        facts = [CheckFact(*row) for row in await self._rows(customer_id, product.licence_product, product_id)]
+        if licence_reference is not None:
+            facts = [f for f in facts if f.licence_reference == licence_reference]
+        return decide(facts, catalogue, product_id, feature, at)
