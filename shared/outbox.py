@@ -3,8 +3,10 @@ a relay after commit, at least once, with exponential backoff.
 
 Rows are claimed with a lease (`locked_until`) taken under `FOR UPDATE SKIP LOCKED` on
 PostgreSQL, so several replicas relay without delivering one row twice at the same time, and a
-relay that dies mid-delivery only delays the row until its lease runs out. Per sink, rows go out
-in id order: a failure stops that sink's batch so later events wait behind it.
+relay that dies mid-delivery only delays the row until its lease runs out. Delivery is at least
+once; while deliveries succeed a sink gets its events in id order, but a message backing off
+after a failure does not hold back the rest of its sink (no head-of-line blocking), so consumers
+must tolerate reordering (they apply events idempotently and check state, not sequence).
 """
 
 from __future__ import annotations
@@ -201,12 +203,14 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            task, self._task = self._task, None
+            task.cancel()
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
-                pass
-            self._task = None
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # our caller is being cancelled too: do not swallow that
 
 
 def pending_filter() -> Any:

@@ -15,7 +15,6 @@ from types import TracebackType
 
 import asyncpg
 
-_BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
 
 
 class ReadPool:
@@ -69,4 +68,8 @@ class _Lease:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         assert self.conn is not None
-        self.pool._give_back(self.conn, broken=isinstance(exc, _BROKEN) or isinstance(exc, asyncio.CancelledError))
+        # An SQL error leaves the connection usable; anything else (lost connection, protocol
+        # state, cancellation mid-query) may not: drop it rather than hand it out again.
+        broken = exc is not None and (not isinstance(exc, asyncpg.PostgresError)
+                                      or isinstance(exc, asyncpg.PostgresConnectionError))
+        self.pool._give_back(self.conn, broken=broken)

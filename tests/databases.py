@@ -26,9 +26,11 @@ def postgres_required() -> bool:
 
 
 async def postgres_available() -> str | None:
+    """None when PostgreSQL answers; the reason when nothing listens there. Any other failure
+    (too many clients, bad credentials) is raised: that is a broken setup, not a missing server."""
     try:
         conn = await asyncio.wait_for(asyncpg.connect(PG_ADMIN_DSN), timeout=5)
-    except Exception as exc:  # noqa: BLE001
+    except (OSError, asyncio.TimeoutError) as exc:
         return f"{type(exc).__name__}: {exc}"
     await conn.close()
     return None

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from services.registry import SERVICES
+from services.registry import SERVICES, ServiceSpec
 from shared.devkeys import ensure_dev_keys
 
 DATA_DIR_ENV = "SUPPORT_DATA_DIR"
@@ -15,6 +15,11 @@ DATA_DIR_ENV = "SUPPORT_DATA_DIR"
 
 def data_dir(option: Path | None) -> Path:
     return (option or Path(os.environ.get(DATA_DIR_ENV, "./var"))).resolve()
+
+
+def port_of(spec: ServiceSpec) -> int:
+    """The port a service listens on: its `{P}PORT` if the operator set one, else the default."""
+    return int(os.environ.get(f"{spec.env_prefix}PORT", spec.port))
 
 
 def dev_defaults(root: Path) -> dict[str, str]:
@@ -28,11 +33,11 @@ def dev_defaults(root: Path) -> dict[str, str]:
             f"{p}DATABASE_URL": f"sqlite+aiosqlite:///{root / (spec.name + '.db')}",
             f"{p}JWKS_FILE": str(jwks),
             f"{p}SIGNING_KEY_FILE": str(private_key),
-            f"{p}PORT": str(spec.port),
+            f"{p}PORT": str(port_of(spec)),
             f"{p}EVENT_SINKS": json.dumps(sinks.get(spec.name, {})),
         })
         for other in SERVICES.values():
-            env[f"{p}{other.name.upper()}_URL"] = f"http://127.0.0.1:{other.port}"
+            env[f"{p}{other.name.upper()}_URL"] = f"http://127.0.0.1:{port_of(other)}"
     return env
 
 
@@ -47,7 +52,7 @@ def _event_sinks() -> dict[str, dict[str, dict[str, object]]]:
     for producer, consumers in wanted.items():
         if producer not in SERVICES:
             continue
-        out[producer] = {c: {"url": f"http://127.0.0.1:{SERVICES[c].port}/v1/events", "events": events}
+        out[producer] = {c: {"url": f"http://127.0.0.1:{port_of(SERVICES[c])}/v1/events", "events": events}
                          for c, events in consumers.items() if c in SERVICES}
     return out
 

@@ -90,7 +90,8 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
             console.print(f"  {spec.name:<13} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
         console.print(f"\n  data: {root}")
         console.print("  a token:  TOKEN=$(.venv/bin/supportctl token --role shop)")
-        console.print("  then:     curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8001/v1/products")
+        first = os.environ[f"{registry.get('entitlements').env_prefix}PORT"]
+        console.print(f"  then:     curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{first}/v1/products")
         console.print("  Ctrl-C stops everything.\n")
 
     raise typer.Exit(Supervisor(children, console).run(ready))

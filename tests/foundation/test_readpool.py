@@ -41,7 +41,7 @@ async def test_a_connection_killed_by_the_server_is_dropped_and_replaced(pool):
         try:
             async with pool.lease() as conn:
                 pid = await conn.fetchval("SELECT pg_backend_pid()")
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        except Exception:  # noqa: BLE001 - asyncpg reports a killed backend in several ways
             failures += 1
     assert failures <= 1
     assert pid != victim

@@ -1,0 +1,164 @@
+"""`supportctl`: dev tokens, and one real end-to-end run of `supportctl up`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.entitlements.settings import EntitlementsSettings
+from shared.auth import Authenticator
+from shared.roles import ROLE_SCOPES
+from tests.entitlements.helpers import purchase_body
+from tests.receiver import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_PORT = 8001  # entitlements' default port, where `supportctl up` serves it
+UP_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The caller's environment without anything that would point the CLI elsewhere."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ENTITLEMENTS_", "TICKETS_", "BILLING_")) and k != "SUPPORT_DATA_DIR"}
+    return {**env, **extra}
+
+
+def supportctl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "services.cli.main", *args], cwd=REPO, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _authenticator(data_dir: Path) -> Authenticator:
+    return Authenticator.from_settings(EntitlementsSettings(jwks_file=data_dir / "keys" / "jwks.json"))
+
+
+async def test_token_prints_one_jwt_the_service_accepts(tmp_path):
+    result = supportctl("token", "--role", "customer", "--customer-id", "c1", "--data-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and result.stdout == lines[0] + "\n"
+    principal = await _authenticator(tmp_path).authenticate(lines[0])
+    assert principal.customer_id == "c1"
+    assert principal.scopes == ROLE_SCOPES["customer"]
+    assert principal.roles == ("customer",)
+    # a second token reuses the same key pair
+    again = supportctl("token", "--role", "shop", "--data-dir", str(tmp_path))
+    assert (await _authenticator(tmp_path).authenticate(again.stdout.strip())).scopes == ROLE_SCOPES["shop"]
+
+
+def test_customer_token_without_customer_id_fails(tmp_path):
+    result = supportctl("token", "--role", "customer", "--data-dir", str(tmp_path))
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "customer-id" in result.stderr
+
+
+def test_unknown_role_fails(tmp_path):
+    result = supportctl("token", "--role", "superuser", "--data-dir", str(tmp_path))
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "superuser" in result.stderr
+
+
+# ---- end to end: supportctl up --------------------------------------------------------------
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found |= {int(p) for p in (task / "children").read_text().split()}
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _wait_ready(process: subprocess.Popen[bytes], log: Path, port: int) -> None:
+    deadline = time.monotonic() + UP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"supportctl up exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"entitlements was not ready within {UP_TIMEOUT}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.timeout(120)
+def test_supportctl_up_serves_a_purchase_and_stops_cleanly_on_sigterm(tmp_path):
+    # The default port when it is free; otherwise another one through ENTITLEMENTS_PORT, which
+    # the supervisor serves on and polls for readiness.
+    port, extra = DEFAULT_PORT, {}
+    if _port_in_use(DEFAULT_PORT):
+        port = free_port()
+        extra = {"ENTITLEMENTS_PORT": str(port)}
+    data_dir, log = tmp_path / "data", tmp_path / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "up", "--data-dir", str(data_dir)],
+                                   cwd=REPO, env=_env(**extra), stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    children: set[int] = set()
+    try:
+        _wait_ready(process, log, port)
+        children = _children(process.pid)
+        assert children, "the supervisor runs each service in a child process"
+
+        token = supportctl("token", "--role", "shop", "--data-dir", str(data_dir)).stdout.strip()
+        headers = {"authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client:
+            bought = client.post("/v1/purchases", json=purchase_body(customer_id="cust-e2e", reference="e2e-tenant"),
+                                 headers={"Idempotency-Key": str(uuid.uuid4())})
+            assert bought.status_code == 201, bought.text
+            contract = bought.json()
+            read = client.get(f"/v1/contracts/{contract['id']}")
+            assert read.status_code == 200, read.text
+            assert (read.json()["id"], read.json()["status"]) == (contract["id"], "pending_payment")
+            assert read.json()["licence"]["reference"] == "e2e-tenant"
+            assert json.loads(client.get("/v1/products").text), "the demo catalogue is loaded"
+
+        process.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        try:
+            code = process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the supervisor did not exit within {STOP_TIMEOUT}s of SIGTERM:\n{log.read_text()[-3000:]}")
+        assert code == 0, log.read_text()[-3000:]
+        while any(_alive(pid) for pid in children) and time.monotonic() - stopped_at < STOP_TIMEOUT:
+            time.sleep(0.1)
+        assert [pid for pid in children if _alive(pid)] == [], "a service outlived its supervisor"
+        assert not _port_in_use(port), f"something still listens on {port}"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the session this test started, only
+            process.wait()
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
