@@ -21,31 +21,22 @@ def build_inbox(settings: EntitlementsSettings) -> Inbox:
     def actor(event: EventEnvelope) -> str:
         return f"event:{event.source}:{event.id}"
 
-    @inbox.handles("contract.paid")
-    async def _paid(uow: UnitOfWork, event: EventEnvelope) -> None:
-        """The first invoice is paid: the contract becomes active (R-B1)."""
-        service = contracts(uow)
-        contract = await service.get(event.data["contract_id"])
-        if contract.status == PENDING:
-            await service.activate(contract.id, actor(event), "payment received")
+    def move(event_type: str, moves: dict[str, tuple[str, str]]) -> None:
+        """Register a handler that applies the transition listed for the contract's current
+        status; in any other status the event has nothing left to do (already applied)."""
 
-    @inbox.handles("contract.payment_overdue")
-    async def _overdue(uow: UnitOfWork, event: EventEnvelope) -> None:
-        """R-E4/R-B5: late, short or failed payment suspends support."""
-        service = contracts(uow)
-        contract = await service.get(event.data["contract_id"])
-        if contract.status == ACTIVE:
-            await service.suspend(contract.id, actor(event), event.data.get("reason", "payment overdue"))
+        @inbox.handles(event_type)
+        async def _handler(uow: UnitOfWork, event: EventEnvelope) -> None:
+            service = contracts(uow)
+            contract = await service.get(event.data["contract_id"])
+            if contract.status in moves:
+                action, reason = moves[contract.status]
+                await service.transition_by_id(contract.id, action, actor(event), event.data.get("reason", reason))
 
-    @inbox.handles("contract.payment_settled")
-    async def _settled(uow: UnitOfWork, event: EventEnvelope) -> None:
-        """R-E4: paying the arrears lifts the suspension."""
-        service = contracts(uow)
-        contract = await service.get(event.data["contract_id"])
-        if contract.status == SUSPENDED:
-            await service.resume(contract.id, actor(event), "arrears paid")
-        elif contract.status == PENDING:
-            await service.activate(contract.id, actor(event), "payment received")
+    move("contract.paid", {PENDING: ("activate", "payment received")})  # R-B1
+    move("contract.payment_overdue", {ACTIVE: ("suspend", "payment overdue")})  # R-E4, R-B5
+    move("contract.payment_settled", {SUSPENDED: ("resume", "arrears paid"),  # R-E4
+                                      PENDING: ("activate", "payment received")})
 
     @inbox.handles("contract.terminable")
     async def _terminable(uow: UnitOfWork, event: EventEnvelope) -> None:

@@ -91,25 +91,19 @@ async def _respond(contracts: Contracts, contract) -> ContractOut:  # type: igno
     return contract_out(contract, await contracts.licence_of(contract))
 
 
-@router.post("/contracts/{contract_id}/activate", response_model=ContractOut,
-             summary="Activate a contract (payment received)", responses=_LIFECYCLE)
-async def activate(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
-                   body: ReasonIn | None = None) -> ContractOut:
-    return await _respond(contracts, await contracts.activate(contract_id, principal.sub, body and body.reason))
+def _simple_transition(action: str, summary: str) -> None:
+    async def endpoint(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
+                       body: ReasonIn | None = None) -> ContractOut:
+        contract = await contracts.transition_by_id(contract_id, action, principal.sub, body and body.reason)
+        return await _respond(contracts, contract)
+
+    router.add_api_route(f"/contracts/{{contract_id}}/{action}", endpoint, methods=["POST"], name=action,
+                         response_model=ContractOut, summary=summary, responses=_LIFECYCLE)
 
 
-@router.post("/contracts/{contract_id}/suspend", response_model=ContractOut,
-             summary="Suspend support (missing, late or partial payment, R-E4)", responses=_LIFECYCLE)
-async def suspend(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
-                  body: ReasonIn | None = None) -> ContractOut:
-    return await _respond(contracts, await contracts.suspend(contract_id, principal.sub, body and body.reason))
-
-
-@router.post("/contracts/{contract_id}/resume", response_model=ContractOut,
-             summary="Lift a suspension (arrears paid, R-E4)", responses=_LIFECYCLE)
-async def resume(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
-                 body: ReasonIn | None = None) -> ContractOut:
-    return await _respond(contracts, await contracts.resume(contract_id, principal.sub, body and body.reason))
+_simple_transition("activate", "Activate a contract (payment received)")
+_simple_transition("suspend", "Suspend support (missing, late or partial payment, R-E4)")
+_simple_transition("resume", "Lift a suspension (arrears paid, R-E4)")
 
 
 @router.post("/contracts/{contract_id}/terminate", response_model=ContractOut,

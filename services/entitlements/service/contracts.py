@@ -180,16 +180,10 @@ class ContractService:
                              subject=contract.id)
         return contract
 
-    async def activate(self, contract_id: str, actor: str, reason: str | None = None) -> Contract:
-        return await self.transition(await self.get(contract_id, for_update=True), "activate", actor, reason)
-
-    async def suspend(self, contract_id: str, actor: str, reason: str | None = None) -> Contract:
-        """R-E4: support is withheld while a payment is missing; the free plan applies meanwhile."""
-        return await self.transition(await self.get(contract_id, for_update=True), "suspend", actor, reason)
-
-    async def resume(self, contract_id: str, actor: str, reason: str | None = None) -> Contract:
-        """R-E4: paying the arrears lifts the suspension."""
-        return await self.transition(await self.get(contract_id, for_update=True), "resume", actor, reason)
+    async def transition_by_id(self, contract_id: str, action: str, actor: str, reason: str | None = None) -> Contract:
+        """`activate` (payment received), `suspend` (R-E4: support withheld while a payment is
+        missing; the free plan applies meanwhile) or `resume` (R-E4: arrears paid)."""
+        return await self.transition(await self.get(contract_id, for_update=True), action, actor, reason)
 
     async def mark_terminable(self, contract_id: str, since: date, actor: str) -> Contract:
         """R-E5/R-B6: billing reports a payment more than 7 days late; the seller may now terminate."""
