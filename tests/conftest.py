@@ -67,8 +67,20 @@ async def database_url(store: SqliteTemplate | PostgresDatabase) -> str:
 
 @pytest.fixture
 def postgres_only(backend: str) -> None:
-    if backend != "postgres":
-        pytest.skip("concurrency is tested on PostgreSQL (SQLite serialises all writers)")
+    """Marks a test as meaningful on PostgreSQL only (concurrency, SKIP LOCKED); its SQLite
+    variant is deselected at collection (see below), not skipped."""
+    assert backend == "postgres"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        sqlite_variant = callspec is not None and callspec.params.get("backend") == "sqlite"
+        (drop if sqlite_variant and "postgres_only" in getattr(item, "fixturenames", ()) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
