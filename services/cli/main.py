@@ -19,7 +19,7 @@ app = typer.Typer(help="Run, migrate and operate the support-contracts platform.
                   add_completion=False)
 catalogue_app = typer.Typer(help="Catalogue operations.", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 DataDir = typer.Option(None, "--data-dir", help="Data folder of the embedded default (default ./var or $SUPPORT_DATA_DIR).")
 REPO_ROOT = Path(__file__).resolve().parents[2]
