@@ -83,12 +83,6 @@ class Unprocessable(DomainError):
     message = "The request is well-formed but cannot be applied."
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
-    message = "The request body is too large."
-
-
 class IdempotencyKeyRequired(DomainError):
     status = 400
     code = "idempotency_key_required"
@@ -105,12 +99,6 @@ class IdempotencyInProgress(DomainError):
     status = 409
     code = "idempotency_key_in_progress"
     message = "A request with this Idempotency-Key is still being processed; retry shortly."
-
-
-class ServiceUnavailable(DomainError):
-    status = 503
-    code = "service_unavailable"
-    message = "A dependency is unavailable; retry later."
 
 
 # Pydantic custom error types that are domain codes of their own (e.g. `invalid_nip`).

@@ -18,7 +18,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -216,5 +216,3 @@ class OutboxRelay:
 def pending_filter() -> Any:
     return and_(OutboxMessage.delivered_at.is_(None), OutboxMessage.failed_at.is_(None))
 
-
-DeliverFn = Callable[[str, OutboxMessage], Awaitable[None]]

@@ -13,7 +13,7 @@ from services.entitlements.service.catalogue_cache import CatalogueCache
 from services.entitlements.service.contracts import ContractService
 from services.entitlements.settings import EntitlementsSettings
 from shared.auth import Principal, require
-from shared.uow import UoW, UnitOfWork
+from shared.uow import UoW
 
 
 async def settings_of(request: Request) -> EntitlementsSettings:
@@ -61,5 +61,3 @@ async def visible_contract(contracts: ContractService, contract_id: str, princip
         raise ContractNotFound(f"contract {contract_id!r} does not exist")
     return contract
 
-
-__all__ = ["UnitOfWork"]

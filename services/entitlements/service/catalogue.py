@@ -8,7 +8,6 @@ import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -139,6 +138,3 @@ class CatalogueService:
             raise ProductNotFound(f"product {product_id!r} does not exist")
         return found
 
-
-def plan_terms_dict(plan: PlanVersion) -> dict[str, Any]:
-    return {"support_hours": plan.support_hours, "reaction": plan.reaction}
