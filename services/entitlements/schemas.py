@@ -353,6 +353,8 @@ class EntitlementOut(BaseModel):
     quotas: list[QuotaStateOut]
     sla: dict[str, Any]
     valid_until: date | None
+    tam: dict[str, Any] | None = Field(default=None, description="The contract's Technical Account Manager (the "
+                                       "seller's representative) when the plan includes `tam` (R-T8).")
 
 
 class EntitlementsOut(BaseModel):

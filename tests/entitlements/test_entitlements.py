@@ -109,3 +109,15 @@ async def test_concurrent_checks_of_different_customers_each_get_their_own_answe
     answers = await asyncio.gather(*(_check(shop, customer=c) for c in expected for _ in range(3)))
     got = [(a["allowed"], a["plan_id"], a["reason"]) for a in answers]
     assert got == [expected[c] for c in expected for _ in range(3)]
+
+
+async def test_advanced_entitlement_names_the_tam_R_T8(shop, service, admin):
+    contract = await active_contract(shop, service, plan_id="o365-advanced")
+    await admin.put(f"/v1/contracts/{contract['id']}/representatives", json={
+        "customer": {"name": "Anna", "email": "anna@contoso.pl"},
+        "seller": {"name": "Piotr TAM", "email": "piotr.tam@reseller.pl"}})
+    [item] = (await shop.get("/v1/customers/cust-1/entitlements")).json()["entitlements"]
+    assert item["tam"]["email"] == "piotr.tam@reseller.pl"
+    await active_contract(shop, service, customer_id="cust-std", reference="t-std")
+    [std] = (await shop.get("/v1/customers/cust-std/entitlements")).json()["entitlements"]
+    assert std["tam"] is None

@@ -33,7 +33,7 @@ async def entitlements(uow: ReadUoW, cache: Catalogue, principal: scoped(ENTITLE
         contract_status=e.contract.status if e.contract else None,
         plan=PlanRef(id=e.plan.plan_id, version=e.plan.version, name=e.plan.name, rank=e.plan.rank),
         priority=e.plan.priority, benefits=e.plan.benefits, excluded_categories=e.plan.excluded_categories,
-        quotas=[QuotaStateOut(**q) for q in e.quotas], sla=e.sla(), valid_until=e.valid_until,
+        quotas=[QuotaStateOut(**q) for q in e.quotas], sla=e.sla(), valid_until=e.valid_until, tam=e.tam,
     ) for e in found]
     return EntitlementsOut(customer_id=customer_id, as_of=local_date(uow.clock.now()), entitlements=items)
 

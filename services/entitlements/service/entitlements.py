@@ -32,6 +32,13 @@ class Entitlement:
     def valid_until(self) -> date | None:
         return self.contract.ends_on if self.source == "contract" and self.contract else None
 
+    @property
+    def tam(self) -> dict[str, Any] | None:
+        """R-T8: Advanced contracts have a named TAM, the seller's representative on the contract."""
+        if self.source == "contract" and self.contract is not None and "tam" in self.plan.benefits:
+            return self.contract.representatives.get("seller")
+        return None
+
     def sla(self) -> dict[str, Any]:
         return {"support_hours": self.plan.support_hours, "reaction": self.plan.reaction,
                 "priority": self.plan.priority}
