@@ -40,7 +40,9 @@ SERVICES: dict[str, ServiceSpec] = {
     "entitlements": ServiceSpec("entitlements", 8001, "ENTITLEMENTS_",
                                 "services.entitlements.settings:EntitlementsSettings",
                                 "services.entitlements.main:create_app"),
-    # tickets (8002) and billing (8003) join here when they exist (issues 3 and 4).
+    "tickets": ServiceSpec("tickets", 8002, "TICKETS_", "services.tickets.settings:TicketsSettings",
+                           "services.tickets.main:create_app"),
+    # billing (8003) joins here when it exists (issue 4).
 }
 
 

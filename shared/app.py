@@ -3,6 +3,7 @@ idempotent-replay handler, health, readiness and metrics, lifespan of the runtim
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable, Iterable
@@ -17,6 +18,7 @@ from shared.middleware import EdgeMiddleware
 from shared.runtime import Runtime
 
 ReadinessCheck = Callable[[Runtime], Awaitable[None]]
+BackgroundJob = Callable[[], Awaitable[None]]  # runs for the app's lifetime; cancelled at shutdown
 
 
 def _ops_router(runtime: Runtime, checks: Iterable[ReadinessCheck]) -> APIRouter:
@@ -50,10 +52,15 @@ def _ops_router(runtime: Runtime, checks: Iterable[ReadinessCheck]) -> APIRouter
 
 def create_service_app(runtime: Runtime, *, title: str, description: str, version: str,
                        routers: Iterable[APIRouter], readiness: Iterable[ReadinessCheck] = (),
+                       background: Iterable[BackgroundJob] = (),
+                       on_shutdown: Iterable[Callable[[], Awaitable[None]]] = (),
                        openapi_tags: list[dict[str, str]] | None = None) -> FastAPI:
+    jobs, closers = list(background), list(on_shutdown)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "job")) for job in jobs]
         # Everything imported and built so far lives as long as the process: move it out of the
         # collector's reach, so that full collections stay short under load (no latency spikes).
         gc.collect()
@@ -61,6 +68,11 @@ def create_service_app(runtime: Runtime, *, title: str, description: str, versio
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for close in closers:
+                await close()
             await runtime.stop()
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,

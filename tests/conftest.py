@@ -15,6 +15,7 @@ from asgi_lifespan import LifespanManager
 from services.entitlements.main import create_app
 from services.entitlements.models import metadata as entitlements_metadata
 from services.entitlements.settings import EntitlementsSettings
+from services.registry import SERVICES
 from services.registry import get as service_spec
 from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, ensure_dev_keys, mint_token
@@ -38,31 +39,49 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+class Stores:
+    """One migrated database per service for the session's backend."""
+
+    def __init__(self, backend: str, folder: Path) -> None:
+        self.backend, self.folder = backend, folder
+        self.by_service: dict[str, SqliteTemplate | PostgresDatabase] = {}
+
+    async def create(self, service: str) -> None:
+        migrations = service_spec(service).migrations
+        store: SqliteTemplate | PostgresDatabase = (
+            SqliteTemplate(self.folder, service) if self.backend == "sqlite" else PostgresDatabase(service))
+        await store.create(migrations)
+        self.by_service[service] = store
+
+    async def fresh_url(self, service: str, metadata) -> str:  # type: ignore[no-untyped-def]
+        store = self.by_service[service]
+        if isinstance(store, SqliteTemplate):
+            return store.fresh()
+        await store.truncate(metadata)
+        return store.url
+
+    async def drop(self) -> None:
+        for store in self.by_service.values():
+            if isinstance(store, PostgresDatabase):
+                await store.drop()
+
+
 @pytest.fixture(scope="session")
-async def store(backend: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> AsyncIterator[SqliteTemplate | PostgresDatabase]:
-    """A migrated database of the session's backend: a SQLite template, or a PostgreSQL database."""
-    migrations = service_spec("entitlements").migrations
-    if backend == "sqlite":
-        template = SqliteTemplate(tmp_path_factory.mktemp("sqlite"), "entitlements")
-        await template.create(migrations)
-        yield template
-        return
-    problem = await postgres_available()
-    if problem:
-        skip_or_fail_without_postgres(problem)
-    db = PostgresDatabase("entitlements")
-    await db.create(migrations)
-    yield db
-    await db.drop()
+async def stores(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stores]:
+    if backend == "postgres":
+        problem = await postgres_available()
+        if problem:
+            skip_or_fail_without_postgres(problem)
+    found = Stores(backend, tmp_path_factory.mktemp(f"db-{backend}"))
+    for service in SERVICES:
+        await found.create(service)
+    yield found
+    await found.drop()
 
 
 @pytest.fixture
-async def database_url(store: SqliteTemplate | PostgresDatabase) -> str:
-    if isinstance(store, SqliteTemplate):
-        return store.fresh()
-    await store.truncate(entitlements_metadata)
-    return store.url
+async def database_url(stores: Stores) -> str:
+    return await stores.fresh_url("entitlements", entitlements_metadata)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""HTTP routes of the tickets service: parse, call the service, return."""

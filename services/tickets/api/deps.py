@@ -1,0 +1,77 @@
+"""Dependencies and response builders shared by the tickets routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.tickets import repository as repo
+from services.tickets.models import Ticket
+from services.tickets.schemas import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
+from services.tickets.service.queue import clock_running
+from services.tickets.service.tickets import TicketService
+from services.tickets.settings import TicketsSettings
+from shared.auth import Principal, require
+from shared.uow import UoW
+
+
+def scoped(*scopes: str) -> type[Principal]:
+    return Annotated[Principal, Depends(require(*scopes))]  # type: ignore[return-value]
+
+
+async def settings_of(request: Request) -> TicketsSettings:
+    return request.app.state.runtime.settings
+
+
+async def ticket_service(request: Request, uow: UoW) -> TicketService:
+    state = request.app.state
+    return TicketService(uow, state.runtime.settings, state.entitlements)
+
+
+Tickets = Annotated[TicketService, Depends(ticket_service)]
+
+
+def sla_out(ticket: Ticket, now: datetime, explanation: str | None = None) -> SlaOut:
+    if ticket.first_response_at is not None:
+        state = "met" if ticket.sla_breached_at is None else "breached"
+    elif ticket.status == "awaiting_customer":
+        state = "paused"
+    elif not clock_running(ticket):
+        state = "none"
+    elif ticket.sla_breached_at is not None or (ticket.reaction_due_at and now >= ticket.reaction_due_at):
+        state = "breached"
+    elif ticket.sla_warned_at is not None:
+        state = "warning"
+    else:
+        state = "running"
+    return SlaOut(state=state, reaction_due_at=ticket.reaction_due_at, limit_due_at=ticket.limit_due_at,  # type: ignore[arg-type]
+                  first_response_at=ticket.first_response_at, warned_at=ticket.sla_warned_at,
+                  breached_at=ticket.sla_breached_at, excused=ticket.sla_excused,
+                  contractual=bool(ticket.policy["reaction"].get("contractual", True)), explanation=explanation)
+
+
+def ticket_out(ticket: Ticket, now: datetime) -> TicketOut:
+    plan = {k: ticket.policy[k] for k in ("plan_id", "plan_version", "plan_name", "source", "contract_id")}
+    return TicketOut(
+        id=ticket.id, customer_id=ticket.customer_id, product_id=ticket.product_id,
+        licence_reference=ticket.licence_reference, subject=ticket.subject, description=ticket.description,
+        category=ticket.category, channel=ticket.channel, contact=ticket.contact, status=ticket.status,  # type: ignore[arg-type]
+        priority=ticket.priority, out_of_scope=ticket.out_of_scope, scope_note=ticket.scope_note, plan=plan,
+        assignee=ticket.assignee, accepted_at=ticket.accepted_at, resolved_at=ticket.resolved_at,
+        closed_at=ticket.closed_at, sla=sla_out(ticket, now))
+
+
+async def ticket_detail(tickets: TicketService, ticket: Ticket, principal: Principal) -> TicketDetailOut:
+    messages = await repo.messages(tickets.session, ticket.id, public_only=principal.customer_id is not None)
+    attachments = await repo.attachments_of(tickets.session, [m.id for m in messages])
+    by_message: dict[str, list[AttachmentOut]] = {}
+    for a in attachments:
+        by_message.setdefault(a.message_id, []).append(AttachmentOut(id=a.id, filename=a.filename,
+                                                                     content_type=a.content_type, size=a.size))
+    base = ticket_out(ticket, tickets.now())
+    detail = TicketDetailOut(**base.model_dump(), messages=[
+        MessageOut(id=m.id, at=m.at, author=m.author, author_kind=m.author_kind, visibility=m.visibility,
+                   body=m.body, channel=m.channel, attachments=by_message.get(m.id, [])) for m in messages])
+    return detail

@@ -1,0 +1,54 @@
+"""Builds the tickets app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import FastAPI
+
+from services.tickets.api import sla, tickets
+from services.tickets.clients import EntitlementsClient
+from services.tickets.events import build_inbox
+from services.tickets.service.monitor import SlaMonitor
+from services.tickets.service.tickets import TicketService
+from services.tickets.settings import TicketsSettings
+from shared.app import create_service_app
+from shared.clock import Clock
+from shared.runtime import Runtime
+
+log = logging.getLogger("tickets")
+
+DESCRIPTION = """Tickets with contractual reaction times counted on the plan's support hours (Polish
+holidays, DST), the agent queue, SLA warnings and breaches. Every request needs a bearer JWT; errors
+are `{"error": code, "detail": message}`; filing a ticket needs an `Idempotency-Key`."""
+
+
+def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None = None,
+               runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or TicketsSettings()
+    runtime = runtime or Runtime(settings, clock=clock)
+    entitlements = EntitlementsClient(settings, runtime.tokens, settings.entitlement_cache_seconds)
+
+    async def sla_scheduler() -> None:
+        """The background SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED)."""
+        if settings.sla_scan_interval <= 0:
+            return
+        while True:
+            await asyncio.sleep(settings.sla_scan_interval)
+            try:
+                async with runtime.db.transaction() as session:
+                    uow = runtime.unit_of_work(session)
+                    await SlaMonitor(TicketService(uow, settings, entitlements), settings.sla_warning_ratio).scan(
+                        runtime.clock.now())
+                runtime.after_commit()
+            except Exception:  # noqa: BLE001 - the scheduler must outlive a failed round
+                log.exception("SLA scan failed")
+
+    app = create_service_app(
+        runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
+        routers=[tickets.router, sla.router, build_inbox(entitlements.forget).router()],
+        background=[sla_scheduler], on_shutdown=[entitlements.aclose],
+    )
+    app.state.entitlements = entitlements
+    return app

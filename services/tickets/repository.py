@@ -1,0 +1,77 @@
+"""Queries of the tickets service (SQLAlchemy 2 `select()`); no rules here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tickets.models import Attachment, OutageWindow, Ticket, TicketEvent, TicketMessage, TicketPause
+
+
+async def get_ticket(session: AsyncSession, ticket_id: str, *, for_update: bool = False) -> Ticket | None:
+    stmt = select(Ticket).where(Ticket.id == ticket_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def pauses(session: AsyncSession, ticket_id: str) -> Sequence[TicketPause]:
+    stmt = select(TicketPause).where(TicketPause.ticket_id == ticket_id).order_by(TicketPause.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def open_pause(session: AsyncSession, ticket_id: str) -> TicketPause | None:
+    stmt = select(TicketPause).where(TicketPause.ticket_id == ticket_id, TicketPause.ended_at.is_(None))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def messages(session: AsyncSession, ticket_id: str, *, public_only: bool) -> Sequence[TicketMessage]:
+    stmt = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+    if public_only:
+        stmt = stmt.where(TicketMessage.visibility == "public")
+    return (await session.execute(stmt.order_by(TicketMessage.at, TicketMessage.id))).scalars().all()
+
+
+async def attachments_of(session: AsyncSession, message_ids: Sequence[str]) -> Sequence[Attachment]:
+    if not message_ids:
+        return []
+    stmt = select(Attachment).where(Attachment.message_id.in_(list(message_ids))).order_by(Attachment.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def history(session: AsyncSession, ticket_id: str) -> Sequence[TicketEvent]:
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def awaiting_reaction(session: AsyncSession, *, limit: int = 500) -> Sequence[Ticket]:
+    """Tickets whose reaction clock may warn or breach: no first response yet, not paused,
+    not finished. Claimed with SKIP LOCKED so several replicas scan without double work."""
+    stmt = (select(Ticket)
+            .where(Ticket.first_response_at.is_(None), Ticket.status.in_(("new", "open")),
+                   Ticket.sla_breached_at.is_(None))
+            .order_by(Ticket.reaction_due_at).limit(limit).with_for_update(skip_locked=True))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def outages_covering(session: AsyncSession, at: datetime) -> Sequence[OutageWindow]:
+    stmt = select(OutageWindow).where(OutageWindow.starts_at <= at, OutageWindow.ends_at > at)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def queue(session: AsyncSession, *, customer_id: str | None, statuses: Sequence[str], assignee: str | None,
+                product_id: str | None, after: str | None, limit: int) -> Sequence[Ticket]:
+    """In `queue_key` order: priority first, then time to breach (see service/queue.py)."""
+    stmt = select(Ticket).where(Ticket.status.in_(list(statuses)))
+    if customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == customer_id)
+    if assignee is not None:
+        stmt = stmt.where(Ticket.assignee == assignee)
+    if product_id is not None:
+        stmt = stmt.where(Ticket.product_id == product_id)
+    if after is not None:
+        stmt = stmt.where(Ticket.queue_key > after)
+    return (await session.execute(stmt.order_by(Ticket.queue_key).limit(limit))).scalars().all()

@@ -1,0 +1,1 @@
+"""The rules of the tickets service; no FastAPI in here."""

@@ -1,0 +1,234 @@
+"""Tickets: filing (with the entitlement snapshot and due times), life cycle, messages.
+
+`new → open → awaiting_customer → open → resolved → closed`; reopen within 14 days of
+resolution. Waiting for the customer pauses the SLA clock (R-T2); the first public agent reply
+meets the reaction target (R-T4). Every change is in the ticket's history and emitted as an event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.tickets import repository as repo
+from services.tickets.clients import EntitlementsClient
+from services.tickets.errors import (
+    AttachmentTooLarge, DescriptionTooShort, InvalidTicketTransition, ReopenWindowOver, TicketClosed, TicketNotFound,
+)
+from services.tickets.models import Attachment, Ticket, TicketEvent, TicketMessage, TicketPause
+from services.tickets.schemas import AttachmentIn, TicketIn
+from services.tickets.service import policy as policies
+from services.tickets.service.queue import queue_key
+from services.tickets.service.sla import due_times
+from services.tickets.settings import TicketsSettings
+from shared.auth import Principal
+from shared.ids import new_id
+from shared.uow import UnitOfWork
+
+
+def actor_kind(principal: Principal) -> str:
+    return "customer" if principal.customer_id is not None else (
+        "agent" if principal.has("tickets:manage") else "system")
+
+
+class TicketService:
+    def __init__(self, uow: UnitOfWork, settings: TicketsSettings, entitlements: EntitlementsClient) -> None:
+        self.uow, self.settings, self.entitlements = uow, settings, entitlements
+        self.session = uow.session
+
+    def now(self) -> datetime:
+        return self.uow.clock.now()
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    async def get(self, ticket_id: str, *, for_update: bool = False) -> Ticket:
+        ticket = await repo.get_ticket(self.session, ticket_id, for_update=for_update)
+        if ticket is None:
+            raise TicketNotFound(f"ticket {ticket_id!r} does not exist")
+        return ticket
+
+    async def visible(self, ticket_id: str, principal: Principal, *, for_update: bool = False) -> Ticket:
+        ticket = await self.get(ticket_id, for_update=for_update)
+        if not principal.may_see(ticket.customer_id):
+            raise TicketNotFound(f"ticket {ticket_id!r} does not exist")
+        return ticket
+
+    async def pause_intervals(self, ticket: Ticket) -> list[tuple[datetime, datetime]]:
+        now = self.now()
+        return [(p.started_at, p.ended_at or now) for p in await repo.pauses(self.session, ticket.id)]
+
+    # ---- filing ------------------------------------------------------------------------------
+
+    async def file(self, data: TicketIn, principal: Principal) -> Ticket:
+        if len(data.description.strip()) < self.settings.min_description_chars:
+            raise DescriptionTooShort(f"describe the problem in at least {self.settings.min_description_chars} "
+                                      "characters: what happened, where, since when (R-T1)")
+        self._check_attachments(data.attachments)
+        entitlement = policies.choose_entitlement(await self.entitlements.entitlements(data.customer_id, data.product),
+                                                  data.licence_reference)
+        policy = policies.snapshot(entitlement)
+        out_of_scope, note = policies.scope(policy, data.category)
+        now = self.now()
+        due = due_times(policy, now)
+        ticket = Ticket(
+            id=new_id("tkt"), customer_id=data.customer_id, product_id=data.product,
+            licence_reference=policy["licence"], subject=data.subject, description=data.description,
+            category=data.category, channel=data.channel, contact=data.contact.model_dump(mode="json"),
+            status="new", priority=policies.queue_priority(policy), out_of_scope=out_of_scope, scope_note=note,
+            policy=policy, assignee=(policy["tam"] or {}).get("email"),  # R-T8: Advanced tickets go to the TAM
+            accepted_at=now, reaction_due_at=due.reaction_due_at, limit_due_at=due.limit_due_at,
+            updated_at=now, queue_key="",
+        )
+        ticket.queue_key = queue_key(ticket)
+        self.session.add(ticket)
+        await self.session.flush()
+        await self._add_message(ticket, principal.sub, actor_kind(principal), "public", data.description,
+                                data.channel, data.attachments)
+        await self.record(ticket, "created", principal.sub, {
+            "plan_id": policy["plan_id"], "source": policy["source"], "out_of_scope": out_of_scope,
+            "reaction_due_at": due.reaction_due_at.isoformat(), "explanation": due.explanation.text})
+        self.uow.events.emit("ticket.created", self.event_data(ticket), subject=ticket.id)
+        return ticket
+
+    def _check_attachments(self, attachments: list[AttachmentIn]) -> None:
+        for item in attachments:
+            if len(item.content()) > self.settings.max_attachment_bytes:
+                raise AttachmentTooLarge(f"{item.filename} exceeds {self.settings.max_attachment_bytes} bytes")
+
+    def event_data(self, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+        return {"ticket_id": ticket.id, "customer_id": ticket.customer_id, "product_id": ticket.product_id,
+                "subject": ticket.subject, "status": ticket.status, "category": ticket.category,
+                "plan_id": ticket.policy["plan_id"], "priority": ticket.priority, "assignee": ticket.assignee,
+                "out_of_scope": ticket.out_of_scope, "contact_email": ticket.contact.get("email"),
+                "reaction_due_at": ticket.reaction_due_at.isoformat() if ticket.reaction_due_at else None, **extra}
+
+    # ---- history and messages ----------------------------------------------------------------
+
+    async def record(self, ticket: Ticket, kind: str, actor: str, data: dict[str, Any] | None = None) -> None:
+        ticket.updated_at = self.now()
+        ticket.queue_key = queue_key(ticket)
+        self.session.add(TicketEvent(ticket_id=ticket.id, at=self.now(), kind=kind, actor=actor, data=data or {}))
+        await self.session.flush()
+
+    async def _add_message(self, ticket: Ticket, author: str, kind: str, visibility: str, body: str, channel: str,
+                           attachments: list[AttachmentIn] = ()) -> TicketMessage:  # type: ignore[assignment]
+        message = TicketMessage(id=new_id("msg"), ticket_id=ticket.id, at=self.now(), author=author,
+                                author_kind=kind, visibility=visibility, body=body, channel=channel)
+        self.session.add(message)
+        await self.session.flush()
+        for item in attachments:
+            content = item.content()
+            self.session.add(Attachment(id=new_id("att"), message_id=message.id, filename=item.filename,
+                                        content_type=item.content_type, size=len(content), content=content))
+        await self.session.flush()
+        return message
+
+    def _not_closed(self, ticket: Ticket) -> None:
+        if ticket.status == "closed":
+            raise TicketClosed(f"ticket {ticket.id} is closed; open a new one")
+
+    async def reply(self, ticket_id: str, principal: Principal, body: str, visibility: str,
+                    attachments: list[AttachmentIn], channel: str = "api") -> TicketMessage:
+        ticket = await self.visible(ticket_id, principal, for_update=True)
+        self._not_closed(ticket)
+        self._check_attachments(attachments)
+        kind = actor_kind(principal)
+        if kind == "customer":
+            visibility = "public"  # customers cannot write internal notes
+        message = await self._add_message(ticket, principal.sub, kind, visibility, body, channel, attachments)
+        if kind == "customer":
+            await self._customer_replied(ticket, principal.sub)
+        elif visibility == "public":
+            await self._agent_replied(ticket, principal.sub)
+        await self.record(ticket, "message", principal.sub, {"message_id": message.id, "visibility": visibility,
+                                                              "author_kind": kind})
+        if visibility == "public":
+            self.uow.events.emit("ticket.replied", self.event_data(ticket, message_id=message.id, author_kind=kind,
+                                                                   body=body), subject=ticket.id)
+        return message
+
+    async def _agent_replied(self, ticket: Ticket, actor: str) -> None:
+        """R-T4: the first public agent action meets the reaction target."""
+        if ticket.first_response_at is None:
+            ticket.first_response_at = self.now()
+            await self.record(ticket, "first_response", actor, {
+                "within_target": ticket.reaction_due_at is None or ticket.first_response_at <= ticket.reaction_due_at})
+        if ticket.status == "new":
+            await self._set_status(ticket, "open", actor)
+
+    async def _customer_replied(self, ticket: Ticket, actor: str) -> None:
+        if ticket.status == "awaiting_customer":
+            await self._resume(ticket, actor)
+        elif ticket.status == "resolved":
+            await self.reopen(ticket.id, None, actor_override=actor)
+
+    async def _set_status(self, ticket: Ticket, status: str, actor: str, **data: Any) -> None:
+        before, ticket.status = ticket.status, status
+        await self.record(ticket, "status_changed", actor, {"from": before, "to": status, **data})
+
+    # ---- life cycle --------------------------------------------------------------------------
+
+    async def request_details(self, ticket_id: str, principal: Principal, body: str) -> Ticket:
+        """R-T2: ask the customer to complete the description; the clock pauses meanwhile."""
+        ticket = await self.visible(ticket_id, principal, for_update=True)
+        if ticket.status not in ("new", "open"):
+            raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; details can be requested only "
+                                          "from a new or open ticket")
+        await self._add_message(ticket, principal.sub, "agent", "public", body, "api")
+        self.session.add(TicketPause(ticket_id=ticket.id, started_at=self.now()))
+        await self._set_status(ticket, "awaiting_customer", principal.sub)
+        self.uow.events.emit("ticket.replied", self.event_data(ticket, author_kind="agent", body=body,
+                                                               awaiting_customer=True), subject=ticket.id)
+        return ticket
+
+    async def _resume(self, ticket: Ticket, actor: str) -> None:
+        """The customer answered: the pause ends and the due times move by the paused time."""
+        pause = await repo.open_pause(self.session, ticket.id)
+        if pause is not None:
+            pause.ended_at = self.now()
+            await self.session.flush()
+        due = due_times(ticket.policy, ticket.accepted_at, await self.pause_intervals(ticket))
+        ticket.reaction_due_at, ticket.limit_due_at = due.reaction_due_at, due.limit_due_at
+        await self._set_status(ticket, "open", actor, reaction_due_at=due.reaction_due_at.isoformat())
+
+    async def resolve(self, ticket_id: str, principal: Principal, note: str | None) -> Ticket:
+        ticket = await self.visible(ticket_id, principal, for_update=True)
+        if ticket.status not in ("new", "open", "awaiting_customer"):
+            raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; it cannot be resolved")
+        pause = await repo.open_pause(self.session, ticket.id)
+        if pause is not None:
+            pause.ended_at = self.now()
+        ticket.resolved_at = self.now()
+        await self._set_status(ticket, "resolved", principal.sub, note=note)
+        self.uow.events.emit("ticket.resolved", self.event_data(ticket, note=note), subject=ticket.id)
+        return ticket
+
+    async def reopen(self, ticket_id: str, principal: Principal | None, *, actor_override: str | None = None) -> Ticket:
+        ticket = (await self.visible(ticket_id, principal, for_update=True) if principal is not None
+                  else await self.get(ticket_id, for_update=True))
+        actor = actor_override or (principal.sub if principal else "system")
+        self._not_closed(ticket)
+        if ticket.status != "resolved":
+            raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; only a resolved ticket is reopened")
+        assert ticket.resolved_at is not None
+        if self.now() > ticket.resolved_at + timedelta(days=self.settings.reopen_days):
+            raise ReopenWindowOver(f"ticket {ticket.id} was resolved on {ticket.resolved_at:%Y-%m-%d}; reopening "
+                                   f"is possible for {self.settings.reopen_days} days")
+        ticket.resolved_at = None
+        await self._set_status(ticket, "open", actor, reopened=True)
+        return ticket
+
+    async def close(self, ticket_id: str, principal: Principal) -> Ticket:
+        ticket = await self.visible(ticket_id, principal, for_update=True)
+        if ticket.status != "resolved":
+            raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; only a resolved ticket is closed")
+        ticket.closed_at = self.now()
+        await self._set_status(ticket, "closed", principal.sub)
+        return ticket
+
+    async def assign(self, ticket_id: str, principal: Principal, assignee: str | None) -> Ticket:
+        ticket = await self.visible(ticket_id, principal, for_update=True)
+        self._not_closed(ticket)
+        before, ticket.assignee = ticket.assignee, assignee
+        await self.record(ticket, "assigned", principal.sub, {"from": before, "to": assignee})
+        return ticket
