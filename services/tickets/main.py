@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI
 
-from services.tickets.api import sla, tickets
+from services.tickets.api import sla, supervision, tickets
 from services.tickets.clients import EntitlementsClient
 from services.tickets.events import build_inbox
 from services.tickets.service.monitor import SlaMonitor
@@ -47,7 +47,7 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
 
     app = create_service_app(
         runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
-        routers=[tickets.router, sla.router, build_inbox(entitlements.forget).router()],
+        routers=[tickets.router, sla.router, supervision.router, build_inbox(entitlements.forget).router()],
         background=[sla_scheduler], on_shutdown=[entitlements.aclose],
     )
     app.state.entitlements = entitlements

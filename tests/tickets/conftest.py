@@ -131,7 +131,7 @@ async def world(stores, settings: EntitlementsSettings, keys: tuple[Path, Path],
             environment="test", database_url=tickets_url, jwks_file=jwks, signing_key_file=private,
             signing_key_id=DEV_KID, entitlements_url=ent_url, relay_poll_interval=0.05, relay_backoff_base=0.01,
             relay_backoff_max=0.05, sla_scan_interval=0, entitlement_cache_seconds=0,
-            event_sinks={"consumer": EventSink(url=receiver.url, events=["ticket.*"])},
+            event_sinks={"consumer": EventSink(url=receiver.url, events=["ticket.*", "outage.*"])},
             **tickets_settings_overrides)
         app = create_tickets(tickets_settings, clock=clock)
         async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
