@@ -53,7 +53,8 @@ _DAY = 86_400
 _ONE_DAY = timedelta(days=1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_MAX_MINUTES = 1e9  # ~1900 years of round-the-clock time: anything above is a caller's bug
+_MAX_MINUTES = 10 * 366 * 1440  # ten years round the clock: anything above is a caller's bug
+_FAR_YEARS = 25  # a query this far from the cached years starts a fresh cache instead of spanning the gap
 _MIN_YEAR, _MAX_YEAR = 2, 9997  # keeps every local midnight we touch representable
 
 
@@ -384,7 +385,7 @@ class Calendar:
             return st
         y_lo = _utc_year(t0) - 1
         y_hi = _utc_year(t1) + 1
-        if st is not None:
+        if st is not None and y_lo <= st.y1 + _FAR_YEARS and y_hi >= st.y0 - _FAR_YEARS:
             y_lo, y_hi = min(y_lo, st.y0), max(y_hi, st.y1)
         st = self._build(max(y_lo, _MIN_YEAR), min(y_hi, _MAX_YEAR))
         if not (st.lo <= t0 and t1 < st.hi):
@@ -416,7 +417,9 @@ class Calendar:
 
     def next_opening(self, at: datetime) -> datetime:
         """`at` itself (in UTC) when open, else the start of the next open interval."""
-        return _utc(self._next_open(_epoch(at, "at")))
+        t = _epoch(at, "at")
+        found = self._next_open(t)
+        return at.astimezone(UTC) if found == t else _utc(found)
 
     def _next_open(self, t: float) -> float:
         st = self._covering(t)
@@ -433,20 +436,21 @@ class Calendar:
         after `start`; `minutes == 0` → the next open instant at or after `start`."""
         t = _epoch(start, "start")
         if not 0 <= minutes < _MAX_MINUTES:
-            raise ValueError(f"minutes must be a finite number ≥ 0, got {minutes!r}")
+            raise ValueError(f"minutes must be ≥ 0 and below {_MAX_MINUTES} (ten years round the clock), "
+                             f"got {minutes!r}")
+        need = float(minutes) * 60.0
         if pauses:
-            return _utc(self._add_paused(t, minutes * 60.0, _spans(pauses, "pause")))
+            return _utc(self._add_paused(t, need, _spans(pauses, "pause")))
         st = self._state
         if st is None or not (st.lo <= t < st.hi):
             st = self._covering(t)
-        need = minutes * 60.0
         while True:
             ends = st.ends
             i = bisect_right(ends, t)  # the first interval that ends after t
             if i < len(ends):
                 s = st.starts[i]
                 if need == 0:
-                    return _utc(t if t > s else s)
+                    return start.astimezone(UTC) if t >= s else _utc(s)
                 x = st.cum[i] + (t - s if t > s else 0.0) + need
                 cumend = st.cumend
                 if x <= cumend[-1]:
