@@ -1,9 +1,11 @@
 """What one running service holds: settings, database, clock, authenticator, outbox relay,
-service-token provider and its metrics registry. Built once per app; tests build their own."""
+service-token provider and its metrics registry. Built once per app; tests build their own.
+
+The relay's deliverer, unless one is injected: a `CompositeDeliverer` that sends rows whose sink
+is a configured webhook to the `WebhookDeliverer` (Standard Webhooks, signed, no service token)
+and every other row to the `HttpSinkDeliverer` (internal sinks, service JWT)."""
 
 from __future__ import annotations
-
-from functools import partial
 
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import func, select
@@ -17,6 +19,7 @@ from shared.infra_models import OutboxMessage
 from shared.outbox import Deliverer, OutboxRelay, OutboxWriter, RelayPolicy, pending_filter, sinks_for
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
+from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
 
 
 class Runtime:
@@ -28,8 +31,14 @@ class Runtime:
                            read_pool_size=settings.read_pool_size, echo=settings.db_echo)
         self.authenticator = authenticator or Authenticator.from_settings(settings)
         self.tokens = ServiceTokenProvider(settings)
-        self._own_deliverer = deliverer is None
-        self.deliverer: Deliverer = deliverer or HttpSinkDeliverer(settings, self.tokens)
+        # An injected deliverer (tests) replaces both and is the caller's to close.
+        self.webhooks: WebhookDeliverer | None = None
+        self._owned_deliverer: CompositeDeliverer | None = None
+        if deliverer is None:
+            self.webhooks = WebhookDeliverer(settings)
+            deliverer = self._owned_deliverer = CompositeDeliverer(
+                HttpSinkDeliverer(settings, self.tokens), {name: self.webhooks for name in settings.webhooks})
+        self.deliverer: Deliverer = deliverer
         self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy(
             batch_size=settings.relay_batch_size, lease_seconds=settings.relay_lease_seconds,
             max_attempts=settings.relay_max_attempts, backoff_base=settings.relay_backoff_base,
@@ -37,7 +46,10 @@ class Runtime:
         self.registry = CollectorRegistry()
         self._outbox_pending = Gauge("outbox_pending_messages", "Outbox rows not yet delivered", ["service"],
                                      registry=self.registry)
-        self.resolve_sinks = partial(sinks_for, sinks=settings.event_sinks)
+
+    def resolve_sinks(self, event_type: str) -> list[str]:
+        """Every sink an event of this type goes to: internal event sinks, then webhooks."""
+        return sinks_for(event_type, self.settings.event_sinks) + webhooks_for(event_type, self.settings.webhooks)
 
     def unit_of_work(self, session: AsyncSession) -> UnitOfWork:
         return UnitOfWork(session=session, clock=self.clock,
@@ -57,7 +69,11 @@ class Runtime:
             self.relay.start()
 
     async def stop(self) -> None:
-        await self.relay.stop()
-        if self._own_deliverer and isinstance(self.deliverer, HttpSinkDeliverer):
-            await self.deliverer.aclose()
-        await self.db.dispose()
+        try:
+            await self.relay.stop()
+        finally:
+            try:
+                if self._owned_deliverer is not None:
+                    await self._owned_deliverer.aclose()
+            finally:
+                await self.db.dispose()

@@ -6,10 +6,13 @@ development.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -20,6 +23,47 @@ class EventSink(BaseModel):
 
     url: str
     events: list[str] = Field(default_factory=lambda: ["*"], description="fnmatch patterns, e.g. `contract.*`")
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_MIN_SECRET_BYTES = 24  # Standard Webhooks recommends 24 to 64 random bytes
+
+
+def decode_webhook_secret(secret: str) -> bytes:
+    """The key bytes of a Standard Webhooks secret (`whsec_<base64>`, the prefix optional, padding
+    optional), decoded strictly: the `standardwebhooks` package itself silently drops characters
+    that are not base64, so a mistyped secret would sign with some other key."""
+    body = secret[len(WEBHOOK_SECRET_PREFIX):] if secret.startswith(WEBHOOK_SECRET_PREFIX) else secret
+    try:
+        key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("webhook secret must be `whsec_` followed by base64") from exc
+    if not key:
+        raise ValueError("webhook secret is empty")
+    return key
+
+
+class WebhookTarget(BaseModel):
+    """An external endpoint (the CRM, the shop) that gets events as Standard Webhooks: signed with
+    `secret`, retried by the outbox relay like any sink."""
+
+    url: str
+    secret: str = Field(repr=False, description="Standard Webhooks secret, `whsec_<base64>`")
+    events: list[str] = Field(default_factory=lambda: ["*"], description="fnmatch patterns, e.g. `contract.*`")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("webhook url must be an absolute http(s) URL")
+        return url
+
+    @field_validator("secret")
+    @classmethod
+    def _decodable_secret(cls, secret: str) -> str:
+        decode_webhook_secret(secret)
+        return secret
 
 
 class ServiceSettings(BaseSettings):
@@ -62,6 +106,8 @@ class ServiceSettings(BaseSettings):
     relay_backoff_base: float = 1.0
     relay_backoff_max: float = 600.0
     event_sinks: dict[str, EventSink] = Field(default_factory=dict)
+    # Outgoing Standard Webhooks; their names share one namespace with event_sinks (outbox `sink`)
+    webhooks: dict[str, WebhookTarget] = Field(default_factory=dict)
 
     # HTTP edge
     max_body_bytes: int = 1024 * 1024
@@ -69,9 +115,23 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
 
     @model_validator(mode="after")
+    def _sink_names_are_unique(self) -> "ServiceSettings":
+        clash = sorted(set(self.event_sinks) & set(self.webhooks))
+        if clash:
+            raise ValueError(f"webhook and event sink names share one namespace; both define {clash}")
+        if "-" in self.webhooks:
+            raise ValueError("`-` is reserved (events without a sink) and cannot name a webhook")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> "ServiceSettings":
         if self.environment == "production":
             problems = []
+            for name, hook in self.webhooks.items():
+                if urlsplit(hook.url).scheme != "https":
+                    problems.append(f"webhook {name!r} url must be https")
+                if len(decode_webhook_secret(hook.secret)) < WEBHOOK_MIN_SECRET_BYTES:
+                    problems.append(f"webhook {name!r} secret must be at least {WEBHOOK_MIN_SECRET_BYTES} bytes")
             if self.database_url.startswith("sqlite"):
                 problems.append("database_url must point at PostgreSQL")
             if not (self.jwks_file or self.jwks_url):

@@ -49,9 +49,9 @@ def _load_catalogue(path: Path) -> str:
     from services.entitlements.settings import EntitlementsSettings
     from shared.clock import SystemClock
     from shared.db import Database
-    from shared.outbox import sinks_for
-    from shared.outbox import OutboxWriter
+    from shared.outbox import OutboxWriter, sinks_for
     from shared.uow import UnitOfWork
+    from shared.webhooks import webhooks_for
 
     settings = EntitlementsSettings()
     data = read_catalogue_file(path)
@@ -61,8 +61,8 @@ def _load_catalogue(path: Path) -> str:
         try:
             async with db.transaction() as session:
                 clock = SystemClock()
-                uow = UnitOfWork(session, clock, OutboxWriter(session, clock, settings.service_name,
-                                                              lambda t: sinks_for(t, settings.event_sinks)))
+                sinks = lambda t: sinks_for(t, settings.event_sinks) + webhooks_for(t, settings.webhooks)  # noqa: E731
+                uow = UnitOfWork(session, clock, OutboxWriter(session, clock, settings.service_name, sinks))
                 report = await CatalogueService(uow, notice_months=settings.terms_notice_months).load(data)
         finally:
             await db.dispose()

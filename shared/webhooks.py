@@ -1,0 +1,125 @@
+"""Outgoing webhooks: outbox events delivered to external endpoints (the CRM, the shop) as
+Standard Webhooks (https://www.standardwebhooks.com), signed with the `standardwebhooks` package.
+
+A webhook is one more outbox sink: `Runtime.resolve_sinks` adds the names of matching webhooks
+to the event's sinks, the relay writes one row per sink and retries each with its own backoff and
+dead letter, and `CompositeDeliverer` sends a webhook's rows here instead of to the internal
+`HttpSinkDeliverer`. External endpoints never see a service token.
+
+Per delivery attempt: `webhook-id` is the event id (the same on every retry, so receivers can
+deduplicate), `webhook-timestamp` is the wall-clock time of this attempt (receivers reject
+timestamps more than a few minutes off *their* clock, so it is not the injected business clock
+and not the event's creation time), and `webhook-signature` is `v1,<base64 HMAC-SHA256>` over
+`{id}.{timestamp}.{body}` with exactly the body bytes sent.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from shared.infra_models import OutboxMessage
+from shared.outbox import Deliverer
+from shared.settings import ServiceSettings, WebhookTarget
+
+_ERROR_EXCERPT_BYTES = 300
+
+
+def webhooks_for(event_type: str, webhooks: Mapping[str, WebhookTarget]) -> list[str]:
+    """Names of the webhooks whose patterns match `event_type`."""
+    return [name for name, hook in webhooks.items() if any(fnmatch.fnmatchcase(event_type, p) for p in hook.events)]
+
+
+def webhook_body(payload: dict[str, Any]) -> bytes:
+    """The exact bytes sent and signed: compact JSON, ASCII only."""
+    return json.dumps(payload, separators=(",", ":")).encode("ascii")
+
+
+class WebhookDeliverer:
+    """Delivers outbox rows whose sink is a configured webhook: a signed `POST <url>` with the
+    event envelope. A 2xx is success; any other status (redirects are not followed) or a
+    transport error raises, so the relay retries with backoff and finally dead-letters."""
+
+    def __init__(self, settings: ServiceSettings, *, transport: httpx.AsyncBaseTransport | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.wall_clock = wall_clock
+        self._signers = {name: Webhook(hook.secret) for name, hook in settings.webhooks.items()}
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.http_timeout), transport=transport, follow_redirects=False,
+            headers={"user-agent": f"support-platform/{settings.service_name}-webhooks"},
+        )
+
+    def signed_request(self, sink: str, message: OutboxMessage) -> tuple[str, bytes, dict[str, str]]:
+        """URL, body and headers of one attempt (separate from sending, for tests and tooling)."""
+        target = self.settings.webhooks.get(sink)
+        if target is None:
+            raise LookupError(f"no webhook named {sink!r} is configured")
+        body = webhook_body(message.payload)
+        timestamp = int(self.wall_clock())
+        # sign() takes the body as str (bytes would be signed as their repr, "b'…'") and a datetime
+        # whose tzinfo it *replaces* with UTC rather than converting: hand it an aware UTC datetime.
+        signature = self._signers[sink].sign(msg_id=message.event_id,
+                                             timestamp=datetime.fromtimestamp(timestamp, tz=timezone.utc),
+                                             data=body.decode("ascii"))
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message.event_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature,
+        }
+        return target.url, body, headers
+
+    async def __call__(self, sink: str, message: OutboxMessage) -> None:
+        url, body, headers = self.signed_request(sink, message)
+        async with self._client.stream("POST", url, content=body, headers=headers) as response:
+            if 200 <= response.status_code < 300:
+                return
+            excerpt = b""
+            async for chunk in response.aiter_bytes():
+                excerpt += chunk
+                if len(excerpt) >= _ERROR_EXCERPT_BYTES:
+                    break
+        text = excerpt[:_ERROR_EXCERPT_BYTES].decode("utf-8", "replace")
+        raise RuntimeError(f"webhook {sink!r} ({url}) answered {response.status_code}: {text}")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class CompositeDeliverer:
+    """Routes each outbox row by its sink name: to the deliverer registered for that name, else
+    to `default` (the internal `HttpSinkDeliverer`, which refuses names it does not know)."""
+
+    def __init__(self, default: Deliverer, routes: Mapping[str, Deliverer] | None = None) -> None:
+        self.default = default
+        self.routes = dict(routes or {})
+
+    def for_sink(self, sink: str) -> Deliverer:
+        return self.routes.get(sink, self.default)
+
+    async def __call__(self, sink: str, message: OutboxMessage) -> None:
+        await self.for_sink(sink)(sink, message)
+
+    async def aclose(self) -> None:
+        """Closes every distinct deliverer that can be closed, even when one of them fails."""
+        seen: list[Any] = []
+        errors: list[BaseException] = []
+        for deliverer in [self.default, *self.routes.values()]:
+            if any(deliverer is s for s in seen):
+                continue
+            seen.append(deliverer)
+            close = getattr(deliverer, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception as exc:  # noqa: BLE001 - close the others, then report
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
