@@ -74,3 +74,19 @@ async def test_preview_explains_the_deadline(world):
 async def test_scan_needs_a_supervisor(world):
     response = await world.tickets("agent").post("/v1/sla/scan", json={"as_of": at("2026-11-23 09:00").isoformat()})
     assert response.status_code == 403
+
+
+async def test_concurrent_scans_raise_each_warning_once(world, postgres_only):
+    """Several replicas scanning at once: rows are claimed with SKIP LOCKED (PostgreSQL)."""
+    import asyncio
+
+    world.clock.set(at("2026-11-23 08:30"))
+    await world.contract()
+    tickets = [(await world.file()).json()["id"] for _ in range(5)]
+    supervisor = world.tickets("supervisor")
+    results = await asyncio.gather(*(supervisor.post("/v1/sla/scan", json={"as_of": at("2026-11-23 11:40").isoformat()})
+                                     for _ in range(4)))
+    warned = [t for r in results for t in r.json()["warned"]]
+    assert sorted(warned) == sorted(tickets)
+    await world.receiver.wait_for("ticket.sla_warning", count=5)
+    assert len(world.receiver.of_type("ticket.sla_warning")) == 5
