@@ -123,16 +123,20 @@ def tickets_settings_overrides() -> dict[str, Any]:
 @pytest.fixture
 async def world(stores, settings: EntitlementsSettings, keys: tuple[Path, Path], clock: FixedClock,
                 receiver: EventReceiver, tickets_settings_overrides: dict[str, Any]) -> AsyncIterator[World]:
-    ent_settings = settings.model_copy(update={"event_sinks": {}})
+    # usage.* (R-S4 quota, usage.overage for billing) reaches the same receiver as tickets' events
+    ent_settings = settings.model_copy(update={"event_sinks": {"consumer": EventSink(url=receiver.url,
+                                                                                   events=["usage.*"])}})
     async with _Served(create_entitlements(ent_settings, clock=clock)) as ent_url:
         private, jwks = keys
         tickets_url = await stores.fresh_url("tickets", tickets_metadata)
-        tickets_settings = TicketsSettings(
+        tickets_settings = TicketsSettings(**{**dict(  # an override may replace any of these
             environment="test", database_url=tickets_url, jwks_file=jwks, signing_key_file=private,
             signing_key_id=DEV_KID, entitlements_url=ent_url, relay_poll_interval=0.05, relay_backoff_base=0.01,
             relay_backoff_max=0.05, sla_scan_interval=0, entitlement_cache_seconds=0,
-            event_sinks={"consumer": EventSink(url=receiver.url, events=["ticket.*", "outage.*"])},
-            **tickets_settings_overrides)
+            smtp_listen_port=0, mail_outbound_enabled=False,  # the e-mail channel's tests turn these on
+            event_sinks={"consumer": EventSink(url=receiver.url, events=["ticket.*", "outage.*", "callback.*",
+                                                                           "remote_session.*", "complaint.*"])},
+        ), **tickets_settings_overrides})
         app = create_tickets(tickets_settings, clock=clock)
         async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
             w = World(app, ent_url, tickets_settings, private.read_text(), clock, receiver)
