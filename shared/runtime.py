@@ -3,9 +3,16 @@ service-token provider and its metrics registry. Built once per app; tests build
 
 The relay's deliverer, unless one is injected: a `CompositeDeliverer` that sends rows whose sink
 is a configured webhook to the `WebhookDeliverer` (Standard Webhooks, signed, no service token)
-and every other row to the `HttpSinkDeliverer` (internal sinks, service JWT)."""
+and every other row to the `HttpSinkDeliverer` (internal sinks, service JWT).
+
+A service may add sinks of its own (`extra_sinks`: name → (event patterns, deliverer)), e.g. the
+tickets service's `mail` sink: matching events get a row for that sink, the `CompositeDeliverer`
+routes those rows to its deliverer, and the runtime closes it on stop."""
 
 from __future__ import annotations
+
+import fnmatch
+from typing import Iterable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import func, select
@@ -16,7 +23,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import Database
 from shared.http import HttpSinkDeliverer, ServiceTokenProvider
 from shared.infra_models import OutboxMessage
-from shared.outbox import Deliverer, OutboxRelay, OutboxWriter, RelayPolicy, pending_filter, sinks_for
+from shared.outbox import NO_SINK, Deliverer, OutboxRelay, OutboxWriter, RelayPolicy, pending_filter, sinks_for
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
@@ -24,8 +31,13 @@ from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
 
 class Runtime:
     def __init__(self, settings: ServiceSettings, *, clock: Clock | None = None,
-                 authenticator: Authenticator | None = None, deliverer: Deliverer | None = None) -> None:
+                 authenticator: Authenticator | None = None, deliverer: Deliverer | None = None,
+                 extra_sinks: Mapping[str, tuple[Sequence[str], Deliverer]] | None = None) -> None:
         self.settings = settings
+        self.extra_sinks = {name: (list(patterns), sink) for name, (patterns, sink) in (extra_sinks or {}).items()}
+        clash = sorted(set(self.extra_sinks) & (set(settings.event_sinks) | set(settings.webhooks) | {NO_SINK}))
+        if clash:
+            raise ValueError(f"extra sink names clash with configured sinks or webhooks: {clash}")
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url, pool_size=settings.db_pool_size,
                            read_pool_size=settings.read_pool_size, echo=settings.db_echo)
@@ -37,7 +49,9 @@ class Runtime:
         if deliverer is None:
             self.webhooks = WebhookDeliverer(settings)
             deliverer = self._owned_deliverer = CompositeDeliverer(
-                HttpSinkDeliverer(settings, self.tokens), {name: self.webhooks for name in settings.webhooks})
+                HttpSinkDeliverer(settings, self.tokens),
+                {**{name: self.webhooks for name in settings.webhooks},
+                 **{name: sink for name, (_, sink) in self.extra_sinks.items()}})
         self.deliverer: Deliverer = deliverer
         self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy(
             batch_size=settings.relay_batch_size, lease_seconds=settings.relay_lease_seconds,
@@ -48,8 +62,10 @@ class Runtime:
                                      registry=self.registry)
 
     def resolve_sinks(self, event_type: str) -> list[str]:
-        """Every sink an event of this type goes to: internal event sinks, then webhooks."""
-        return sinks_for(event_type, self.settings.event_sinks) + webhooks_for(event_type, self.settings.webhooks)
+        """Every sink an event of this type goes to: internal event sinks, webhooks, extra sinks."""
+        return (sinks_for(event_type, self.settings.event_sinks) + webhooks_for(event_type, self.settings.webhooks)
+                + [name for name, (patterns, _) in self.extra_sinks.items()
+                   if any(fnmatch.fnmatchcase(event_type, p) for p in patterns)])
 
     def unit_of_work(self, session: AsyncSession) -> UnitOfWork:
         return UnitOfWork(session=session, clock=self.clock,
@@ -74,6 +90,23 @@ class Runtime:
         finally:
             try:
                 if self._owned_deliverer is not None:
-                    await self._owned_deliverer.aclose()
+                    await self._owned_deliverer.aclose()  # extra sinks' deliverers among them
+                else:
+                    await _close_all(sink for _, sink in self.extra_sinks.values())
             finally:
                 await self.db.dispose()
+
+
+async def _close_all(deliverers: Iterable[Deliverer]) -> None:
+    """Closes every deliverer that can be closed, even when one of them fails (the extra sinks'
+    deliverers, when an injected deliverer left them out of the relay)."""
+    errors: list[BaseException] = []
+    for deliverer in deliverers:
+        close = getattr(deliverer, "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception as exc:  # noqa: BLE001 - close the others, then report
+                errors.append(exc)
+    if errors:
+        raise errors[0]

@@ -11,6 +11,8 @@ from services.registry import SERVICES, ServiceSpec
 from shared.devkeys import ensure_dev_keys
 
 DATA_DIR_ENV = "SUPPORT_DATA_DIR"
+MAILSINK_PORT_ENV = "SUPPORT_MAILSINK_PORT"  # the development mail sink (`supportctl mailsink`)
+MAILSINK_PORT = 1025
 
 
 def data_dir(option: Path | None) -> Path:
@@ -20,6 +22,10 @@ def data_dir(option: Path | None) -> Path:
 def port_of(spec: ServiceSpec) -> int:
     """The port a service listens on: its `{P}PORT` if the operator set one, else the default."""
     return int(os.environ.get(f"{spec.env_prefix}PORT", spec.port))
+
+
+def mailsink_port() -> int:
+    return int(os.environ.get(MAILSINK_PORT_ENV, MAILSINK_PORT))
 
 
 def dev_defaults(root: Path) -> dict[str, str]:
@@ -38,6 +44,8 @@ def dev_defaults(root: Path) -> dict[str, str]:
         })
         for other in SERVICES.values():
             env[f"{p}{other.name.upper()}_URL"] = f"http://127.0.0.1:{port_of(other)}"
+        if spec.name == "tickets":  # its outgoing mail goes to the development mail sink
+            env.update({f"{p}SMTP_RELAY_HOST": "127.0.0.1", f"{p}SMTP_RELAY_PORT": str(mailsink_port())})
     return env
 
 

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from services import registry
-from services.cli.devenv import apply_dev_defaults
+from services.cli.devenv import apply_dev_defaults, mailsink_port
+from services.cli.devenv import data_dir as resolve_data_dir
 from shared.roles import ROLES
 
 app = typer.Typer(help="Run, migrate and operate the support-contracts platform.", no_args_is_help=True,
@@ -82,12 +83,22 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
     _migrate(list(registry.SERVICES.values()))
     console.print(f"catalogue: {_load_catalogue(DEFAULT_CATALOGUE)}")
     children = [Child(spec.name, int(os.environ[f"{spec.env_prefix}PORT"])) for spec in registry.SERVICES.values()]
+    if "tickets" in registry.SERVICES:  # where the tickets service's outgoing mail lands in development
+        sink = mailsink_port()
+        children.append(Child("mailsink", sink, args=["mailsink", "--dir", str(root / "mail"), "--port", str(sink)],
+                              probe="tcp"))
 
     def ready() -> None:
         console.print("\n[bold green]The platform is up.[/bold green]")
         for spec in registry.SERVICES.values():
             port = os.environ[f"{spec.env_prefix}PORT"]
             console.print(f"  {spec.name:<13} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
+        if "tickets" in registry.SERVICES:
+            tickets = registry.get("tickets").settings_class()()
+            if tickets.smtp_listen_port > 0:
+                console.print(f"  mail in:      smtp://{tickets.smtp_listen_host}:{tickets.smtp_listen_port}   "
+                              f"for {tickets.support_mailbox}")
+            console.print(f"  mail out:     {root / 'mail'}/*.eml   (sink on smtp://127.0.0.1:{mailsink_port()})")
         console.print(f"\n  data: {root}")
         console.print("  a token:  TOKEN=$(.venv/bin/supportctl token --role shop)")
         first = os.environ[f"{registry.get('entitlements').env_prefix}PORT"]
@@ -95,6 +106,18 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
         console.print("  Ctrl-C stops everything.\n")
 
     raise typer.Exit(Supervisor(children, console).run(ready))
+
+
+@app.command()
+def mailsink(folder: Optional[Path] = typer.Option(None, "--dir", help="Folder for the .eml files "
+                                                                      "(default DATA_DIR/mail)."),
+             host: str = typer.Option("127.0.0.1", help="Bind address."),
+             port: int = typer.Option(1025, help="SMTP port."),
+             data_dir: Optional[Path] = DataDir) -> None:
+    """Development mail sink: an SMTP server that writes every message it gets as an .eml file."""
+    from services.cli.mailsink import serve as serve_sink
+
+    asyncio.run(serve_sink(folder or resolve_data_dir(data_dir) / "mail", host, port))
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""`supportctl up`: one supervisor for every service, each in its own process.
+"""`supportctl up`: one supervisor for every service (and the development mail sink), each in its
+own process.
 
 Children are restarted with backoff if they die; Ctrl-C or SIGTERM stops them all cleanly
 (SIGTERM, then SIGKILL after a grace period)."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,11 +28,23 @@ class Child:
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = field(default=0.0)
+    args: list[str] | None = None  # supportctl arguments; default `serve <name>`
+    probe: str = "http"  # ready when: "http" GET /readyz answers 200; "tcp" the port accepts connections
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "serve", self.name],
-                                        env=os.environ.copy())
+        args = self.args or ["serve", self.name]
+        self.process = subprocess.Popen([sys.executable, "-m", "services.cli.main", *args], env=os.environ.copy())
         self.started_at = time.monotonic()
+
+    def ready(self) -> bool:
+        if self.probe == "tcp":
+            with socket.socket() as s:
+                s.settimeout(1.0)
+                return s.connect_ex(("127.0.0.1", self.port)) == 0
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
 
 
 class Supervisor:
@@ -46,11 +60,8 @@ class Supervisor:
         pending = {c.name: c for c in self.children}
         while pending and time.monotonic() < deadline and not self.stopping:
             for name, child in list(pending.items()):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{child.port}/readyz", timeout=1.0).status_code == 200:
-                        pending.pop(name)
-                except httpx.HTTPError:
-                    pass
+                if child.ready():
+                    pending.pop(name)
                 if child.process and child.process.poll() is not None:
                     self.console.print(f"[red]{name} exited with {child.process.returncode} while starting[/red]")
                     return False

@@ -49,3 +49,106 @@ class EntitlementsUnavailable(DomainError):
     status = 503
     code = "entitlements_unavailable"
     message = "The entitlements service did not answer; retry shortly."
+
+
+# ---- callbacks, remote-help sessions, complaints (R-S2, R-S4, R-S5, R-T9) ---------------------
+
+class CallbackNotInPlan(Forbidden):
+    code = "callback_not_in_plan"
+    message = "The customer's plan does not include callbacks (R-S2)."
+
+
+class CallbackNotFound(NotFound):
+    code = "callback_not_found"
+    message = "No such callback request."
+
+
+class CallbackAttemptsExhausted(Conflict):
+    code = "callback_attempts_exhausted"
+    message = "All three callback attempts have been made (R-S2)."
+
+
+class CallbackCompleted(Conflict):
+    code = "callback_completed"
+    message = "The customer was reached; no further attempts are made."
+
+
+class RemoteHelpNotInPlan(Conflict):
+    code = "remote_help_not_in_plan"
+    message = "The ticket's plan does not include remote help (R-S4)."
+
+
+class RemoteSessionNotFound(NotFound):
+    code = "remote_session_not_found"
+    message = "No such remote-help session."
+
+
+class RemoteSessionExists(Conflict):
+    code = "remote_session_exists"
+    message = "A remote-help session starting at that instant is already recorded on this ticket."
+
+
+class UsageRefused(Conflict):
+    code = "usage_refused"
+    message = "Entitlements refused to record the usage (e.g. the contract is not active)."
+
+    def __init__(self, detail: str | None = None, *, upstream: str | None = None) -> None:
+        super().__init__(detail)
+        self.upstream = upstream  # the entitlements error code
+
+
+class InstantInFuture(Unprocessable):
+    code = "instant_in_future"
+    message = "The instant lies in the future."
+
+
+class ComplaintNotFound(NotFound):
+    code = "complaint_not_found"
+    message = "No such complaint."
+
+
+class ComplaintWindowClosed(Unprocessable):
+    code = "complaint_window_closed"
+    message = "A complaint about a remote-help session is accepted only until the end of that business day (R-S5)."
+
+
+class ComplaintAlreadyExtended(Conflict):
+    code = "complaint_already_extended"
+    message = "A complaint's answer date can be extended once only (R-T9)."
+
+
+class ComplaintAlreadyAnswered(Conflict):
+    code = "complaint_already_answered"
+    message = "The complaint has been answered."
+
+
+class ExtensionTooLate(Conflict):
+    code = "extension_too_late"
+    message = "The 30-day answer period is over; the expected date had to be named within it (R-T9)."
+
+
+class ExtensionTooLong(Unprocessable):
+    code = "extension_too_long"
+    message = "The expected answer date may be at most 60 days from receipt (R-T9)."
+
+
+class ExtensionNotLater(Unprocessable):
+    code = "extension_not_later"
+    message = "The expected answer date must be after the 30-day due date."
+
+
+# ---- e-mail channel (R-T1) --------------------------------------------------------------------
+
+class ContactNotFound(NotFound):
+    code = "contact_not_found"
+    message = "No such contact in the e-mail directory."
+
+
+class InboundMailNotFound(NotFound):
+    code = "inbound_mail_not_found"
+    message = "No such inbound mail."
+
+
+class InboundMailNotPending(Conflict):
+    code = "inbound_mail_not_pending"
+    message = "Only an unprocessed inbound mail can be dismissed."

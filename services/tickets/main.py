@@ -7,12 +7,15 @@ import logging
 
 from fastapi import FastAPI
 
-from services.tickets.api import sla, supervision, tickets
+from services.tickets.api import callbacks, complaints, remote_sessions, sla, supervision, tickets
+from services.tickets.api import contacts, inbound_mail
 from services.tickets.clients import EntitlementsClient
 from services.tickets.events import build_inbox
+from services.tickets.mailer import mail_sinks
 from services.tickets.service.monitor import SlaMonitor
 from services.tickets.service.tickets import TicketService
 from services.tickets.settings import TicketsSettings
+from services.tickets.smtp_listener import smtp_listener
 from shared.app import create_service_app
 from shared.clock import Clock
 from shared.runtime import Runtime
@@ -20,15 +23,18 @@ from shared.runtime import Runtime
 log = logging.getLogger("tickets")
 
 DESCRIPTION = """Tickets with contractual reaction times counted on the plan's support hours (Polish
-holidays, DST), the agent queue, SLA warnings and breaches. Every request needs a bearer JWT; errors
-are `{"error": code, "detail": message}`; filing a ticket needs an `Idempotency-Key`."""
+holidays, DST), the agent queue, SLA warnings and breaches; callbacks (R-S2), remote-help sessions whose
+quota is kept by entitlements (R-S4, R-S5) and complaints (R-T9); the e-mail channel (an SMTP listener for
+the support address, its contact directory, inbound mail for operators). Every request needs a bearer JWT;
+errors are `{"error": code, "detail": message}`; filing a ticket needs an `Idempotency-Key`."""
 
 
 def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None = None,
                runtime: Runtime | None = None) -> FastAPI:
     settings = settings or TicketsSettings()
-    runtime = runtime or Runtime(settings, clock=clock)
+    runtime = runtime or Runtime(settings, clock=clock, extra_sinks=mail_sinks(settings))  # outgoing mail
     entitlements = EntitlementsClient(settings, runtime.tokens, settings.entitlement_cache_seconds)
+    listener = smtp_listener(runtime, settings, entitlements)  # incoming mail (None when disabled)
 
     async def sla_scheduler() -> None:
         """The background SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED)."""
@@ -47,8 +53,12 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
 
     app = create_service_app(
         runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
-        routers=[tickets.router, sla.router, supervision.router, build_inbox(entitlements.forget).router()],
-        background=[sla_scheduler], on_shutdown=[entitlements.aclose],
+        routers=[tickets.router, sla.router, supervision.router, callbacks.router, remote_sessions.router,
+                 complaints.router, build_inbox(entitlements.forget).router(),
+                 contacts.router, inbound_mail.router],
+        background=[sla_scheduler, *([listener.run] if listener else [])], on_shutdown=[entitlements.aclose],
+        readiness=[listener.ready] if listener else [],
     )
     app.state.entitlements = entitlements
+    app.state.smtp_listener = listener
     return app

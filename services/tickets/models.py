@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, Text
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.columns import JSONType, UTCDateTime
@@ -109,7 +109,145 @@ class OutageWindow(SQLModel, table=True):
     declared_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class CallbackRequest(SQLModel, table=True):
+    """A callback the customer asked for (R-S2): three planned attempts, two to the number the call
+    came from and one to the order's number; failed attempts are told to the order's e-mail."""
+
+    __tablename__ = "callback_request"
+
+    id: str = Field(primary_key=True, max_length=40)
+    customer_id: str = Field(max_length=100, index=True)
+    product_id: str = Field(max_length=64)
+    ticket_id: str | None = Field(default=None, foreign_key="ticket.id", max_length=40, index=True)
+    plan_id: str = Field(max_length=64)  # the plan whose `callback` benefit allowed it
+    contract_id: str | None = Field(default=None, max_length=40)
+    calling_number: str = Field(max_length=40)
+    order_number: str = Field(max_length=40)
+    contact_email: str = Field(max_length=320)  # the order's e-mail address
+    # The attempt plan: [{"attempt": 1, "number": "...", "target": "calling_number"}, ...]
+    attempt_plan: list[dict[str, Any]] = Field(sa_type=JSONType)
+    status: str = Field(max_length=20, index=True)  # scheduled | completed | exhausted
+    requested_by: str = Field(max_length=200)
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CallbackAttempt(SQLModel, table=True):
+    __tablename__ = "callback_attempt"
+    __table_args__ = (UniqueConstraint("callback_id", "attempt", name="uq_callback_attempt_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    callback_id: str = Field(foreign_key="callback_request.id", max_length=40, index=True)
+    attempt: int  # 1..3, in plan order
+    number: str = Field(max_length=40)
+    target: str = Field(max_length=20)  # calling_number | order_number
+    outcome: str = Field(max_length=20)  # reached | no_answer | busy | failed
+    note: str | None = Field(default=None, max_length=2000)
+    at: datetime = Field(sa_type=UTCDateTime)
+    agent: str = Field(max_length=200)
+
+
+class RemoteSession(SQLModel, table=True):
+    """A remote-help session on a ticket (R-S4); its quota is consumed in entitlements, and a
+    complaint about it is accepted until `complaint_deadline` (R-S5)."""
+
+    __tablename__ = "remote_session"
+
+    id: str = Field(primary_key=True, max_length=40)  # derived from (ticket, start): see service
+    ticket_id: str = Field(foreign_key="ticket.id", max_length=40, index=True)
+    customer_id: str = Field(max_length=100, index=True)
+    contract_id: str = Field(max_length=40)
+    plan_id: str = Field(max_length=64)
+    program: str = Field(max_length=200)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime = Field(sa_type=UTCDateTime)
+    minutes: int
+    agent: str = Field(max_length=200)
+    period_key: str = Field(max_length=20)  # the quota period entitlements counted it in
+    sessions_included: int
+    sessions_overage: int
+    minutes_included: int
+    minutes_overage: int
+    usage_ids: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # metric → entitlements usage id
+    complaint_deadline: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Complaint(SQLModel, table=True):
+    """A formal complaint (R-T9): answered within 30 days of receipt, or by one named expected
+    date at most 60 days from receipt."""
+
+    __tablename__ = "complaint"
+
+    id: str = Field(primary_key=True, max_length=40)
+    customer_id: str = Field(max_length=100, index=True)
+    subject: str = Field(max_length=300)
+    description: str = Field(sa_type=Text)
+    ticket_id: str | None = Field(default=None, foreign_key="ticket.id", max_length=40, index=True)
+    remote_session_id: str | None = Field(default=None, foreign_key="remote_session.id", max_length=40)
+    filed_by: str = Field(max_length=200)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    due_on: date  # the 30th day after receipt (Europe/Warsaw)
+    status: str = Field(max_length=20, index=True)  # open | extended | answered
+    extension_reason: str | None = Field(default=None, sa_type=Text)
+    extended_to: date | None = None  # the expected date named in an extension
+    extended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    extended_by: str | None = Field(default=None, max_length=200)
+    answer: str | None = Field(default=None, sa_type=Text)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_by: str | None = Field(default=None, max_length=200)
+    answered_to: str | None = Field(default=None, max_length=320)  # the e-mail the answer went to
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CustomerContact(SQLModel, table=True):
+    """The contact directory of the e-mail channel: who may write to the support address, for
+    which customer and product. Filled from every ticket filed (source `api`) and managed by the
+    CRM (source `crm`, authoritative: automatic filling never changes a CRM entry)."""
+
+    __tablename__ = "customer_contact"
+
+    email: str = Field(primary_key=True, max_length=320)  # lower case
+    customer_id: str = Field(max_length=100, index=True)
+    product: str = Field(max_length=64)  # the default product of tickets opened by mail
+    name: str | None = Field(default=None, max_length=200)
+    source: str = Field(max_length=10)  # api | crm
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class InboundMail(SQLModel, table=True):
+    """Every message the SMTP listener accepted, raw, with what became of it: `processed`,
+    `ignored` (auto-submitted or a bounce: never answered, to avoid mail loops), `unprocessed`
+    (for an operator: unparseable, failed, or from a customer without support) or `dismissed`
+    (an operator has dealt with it). Mail is never dropped."""
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (Index("ix_inbound_mail_status_received", "status", "received_at"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    envelope_from: str | None = Field(default=None, max_length=320)
+    from_address: str | None = Field(default=None, max_length=320, index=True)
+    subject: str | None = Field(default=None, max_length=300)
+    message_id: str | None = Field(default=None, max_length=500)
+    # sha256 of sender and Message-ID: a message the sending MTA delivers again is accepted once
+    dedupe_key: str | None = Field(default=None, max_length=64, unique=True)
+    size: int
+    raw: bytes = Field(sa_type=LargeBinary)
+    status: str = Field(max_length=20)
+    outcome: str = Field(max_length=40)
+    ticket_id: str | None = Field(default=None, foreign_key="ticket.id", max_length=40, index=True)
+    customer_id: str | None = Field(default=None, max_length=100)
+    error: str | None = Field(default=None, sa_type=Text)
+    dismissed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    dismissed_by: str | None = Field(default=None, max_length=200)
+
+
 metadata = service_metadata(
     Ticket.__table__, TicketPause.__table__, TicketMessage.__table__, Attachment.__table__,
     TicketEvent.__table__, OutageWindow.__table__,
+    CallbackRequest.__table__, CallbackAttempt.__table__, RemoteSession.__table__, Complaint.__table__,
+    CustomerContact.__table__, InboundMail.__table__,
 )

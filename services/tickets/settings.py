@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -21,3 +24,24 @@ class TicketsSettings(ServiceSettings):
     sla_scan_interval: float = 60.0  # background scan period (0 disables it)
     max_attachment_bytes: int = 512 * 1024
     min_description_chars: int = 20  # R-T1: a ticket needs a detailed description
+
+    # ---- e-mail channel (R-T1, R-T3; services/tickets/smtp_listener.py, mailer.py) ----------
+    # Inbound: an SMTP listener for the support address, run by the app itself (0 disables it).
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int = 2525
+    smtp_max_message_bytes: int = 10 * 1024 * 1024  # larger mail is refused with 552
+    # Outbound: every mail leaves through the outbox (sink `mail`) to this relay.
+    mail_outbound_enabled: bool = True  # false: events are not routed to the `mail` sink
+    smtp_relay_host: str = "127.0.0.1"
+    smtp_relay_port: int = 1025
+    smtp_relay_username: str | None = None
+    smtp_relay_password: str | None = Field(default=None, repr=False)
+    smtp_relay_starttls: bool = False
+    smtp_relay_timeout: float = 30.0
+    mail_from: str = "Support <support@example.com>"
+    support_address: str = ""  # the address mail is accepted for; empty: the address in mail_from
+
+    @property
+    def support_mailbox(self) -> str:
+        """The bare support address (lower case): what the listener accepts mail for."""
+        return (self.support_address or parseaddr(self.mail_from)[1]).strip().lower()

@@ -18,6 +18,7 @@ from services.tickets.errors import (
 from services.tickets.models import Attachment, Ticket, TicketEvent, TicketMessage, TicketPause
 from services.tickets.schemas import AttachmentIn, TicketIn
 from services.tickets.service import policy as policies
+from services.tickets.service.contacts import remember_ticket_contact
 from services.tickets.service.queue import queue_key
 from services.tickets.service.sla import due_times
 from services.tickets.settings import TicketsSettings
@@ -88,6 +89,7 @@ class TicketService:
             "plan_id": policy["plan_id"], "source": policy["source"], "out_of_scope": out_of_scope,
             "reaction_due_at": due.reaction_due_at.isoformat(), "explanation": due.explanation.text})
         self.uow.events.emit("ticket.created", self.event_data(ticket), subject=ticket.id)
+        await remember_ticket_contact(self.session, ticket, now)  # it may write by e-mail from now on
         return ticket
 
     def _check_attachments(self, attachments: list[AttachmentIn]) -> None:
@@ -100,7 +102,11 @@ class TicketService:
                 "subject": ticket.subject, "status": ticket.status, "category": ticket.category,
                 "plan_id": ticket.policy["plan_id"], "priority": ticket.priority, "assignee": ticket.assignee,
                 "out_of_scope": ticket.out_of_scope, "contact_email": ticket.contact.get("email"),
-                "reaction_due_at": ticket.reaction_due_at.isoformat() if ticket.reaction_due_at else None, **extra}
+                "reaction_due_at": ticket.reaction_due_at.isoformat() if ticket.reaction_due_at else None,
+                # for the mail channel's wording (a free plan's reaction is an estimate with a limit)
+                "plan_name": ticket.policy.get("plan_name"),
+                "reaction_contractual": bool(ticket.policy["reaction"].get("contractual", True)),
+                "limit_due_at": ticket.limit_due_at.isoformat() if ticket.limit_due_at else None, **extra}
 
     # ---- history and messages ----------------------------------------------------------------
 
@@ -148,9 +154,13 @@ class TicketService:
         return message
 
     async def _agent_replied(self, ticket: Ticket, actor: str) -> None:
-        """R-T4: the first public agent action meets the reaction target."""
+        await self.agent_reacted(ticket, actor, self.now())
+
+    async def agent_reacted(self, ticket: Ticket, actor: str, at: datetime) -> None:
+        """R-T4: the first public agent action (a public reply, or the start of a remote session,
+        which may be reported after it began) meets the reaction target."""
         if ticket.first_response_at is None:
-            ticket.first_response_at = self.now()
+            ticket.first_response_at = at
             await self.record(ticket, "first_response", actor, {
                 "within_target": ticket.reaction_due_at is None or ticket.first_response_at <= ticket.reaction_due_at})
         if ticket.status == "new":

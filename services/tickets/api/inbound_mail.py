@@ -1,0 +1,63 @@
+"""Inbound mail for operators: what the SMTP listener accepted and could not turn into a ticket
+or a message (unparseable, failed, customer without support), kept raw, never dropped."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from services.tickets import repository_mail as repo
+from services.tickets.api.deps import Tickets, scoped
+from services.tickets.errors import InboundMailNotFound, InboundMailNotPending
+from services.tickets.models import InboundMail
+from services.tickets.schemas_mail import InboundMailOut, InboundStatus
+from services.tickets.service.mail_in import InboundMailService
+from shared.errors import Forbidden, error_responses
+from shared.roles import TICKETS_SUPERVISE
+from shared.schemas import Page
+
+router = APIRouter(prefix="/v1/inbound-mail", tags=["e-mail channel"])
+
+
+async def inbound_service(tickets: Tickets) -> InboundMailService:
+    return InboundMailService(tickets)
+
+
+Inbound = Annotated[InboundMailService, Depends(inbound_service)]
+
+
+def inbound_out(row: InboundMail) -> InboundMailOut:
+    return InboundMailOut.model_validate(row, from_attributes=True)
+
+
+@router.get("", response_model=Page[InboundMailOut], summary="Inbound mail, newest first (operators)",
+            description="`status=unprocessed`: what needs an operator — unparseable mail, mail whose processing "
+                        "failed, mail from a customer without support. `ignored`: auto-replies and bounces, kept "
+                        "but never answered. Raw contents via `GET /v1/inbound-mail/{id}/raw`.",
+            responses=error_responses(Forbidden))
+async def list_inbound(inbound: Inbound, _: scoped(TICKETS_SUPERVISE), status: InboundStatus | None = None,
+                       cursor: str | None = Query(default=None, max_length=40),
+                       limit: int = Query(default=50, ge=1, le=200)) -> Page[InboundMailOut]:
+    rows = list(await repo.inbound(inbound.session, status=status, after=cursor, limit=limit + 1))
+    page = rows[:limit]
+    return Page(items=[inbound_out(r) for r in page], next_cursor=page[-1].id if len(rows) > limit else None)
+
+
+@router.get("/{mail_id}/raw", response_class=Response, summary="The message exactly as received (RFC 5322)",
+            responses={**error_responses(Forbidden, InboundMailNotFound),
+                       200: {"content": {"message/rfc822": {}}, "description": "The raw message."}})
+async def raw_inbound(mail_id: str, inbound: Inbound, _: scoped(TICKETS_SUPERVISE)) -> Response:
+    row = await repo.get_inbound(inbound.session, mail_id)
+    if row is None:
+        raise InboundMailNotFound(f"inbound mail {mail_id!r} does not exist")
+    return Response(row.raw, media_type="message/rfc822",
+                    headers={"content-disposition": f'attachment; filename="{row.id}.eml"'})
+
+
+@router.post("/{mail_id}/dismiss", response_model=InboundMailOut, summary="Mark an unprocessed mail as dealt with",
+             description="It stays stored; only its status changes to `dismissed`.",
+             responses=error_responses(Forbidden, InboundMailNotFound, InboundMailNotPending))
+async def dismiss_inbound(mail_id: str, inbound: Inbound, principal: scoped(TICKETS_SUPERVISE)) -> InboundMailOut:
+    return inbound_out(await inbound.dismiss(mail_id, principal))

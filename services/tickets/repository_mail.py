@@ -1,0 +1,77 @@
+"""Queries of the e-mail channel: the contact directory and inbound mail; no rules here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from services.tickets.models import CustomerContact, InboundMail
+
+_NO_RAW = defer(InboundMail.raw, raiseload=True)  # type: ignore[arg-type]
+
+
+async def get_contact(session: AsyncSession, email: str) -> CustomerContact | None:
+    return (await session.execute(select(CustomerContact).where(CustomerContact.email == email))).scalar_one_or_none()
+
+
+async def contacts(session: AsyncSession, *, customer_id: str | None, after: str | None,
+                   limit: int) -> Sequence[CustomerContact]:
+    stmt = select(CustomerContact)
+    if customer_id is not None:
+        stmt = stmt.where(CustomerContact.customer_id == customer_id)
+    if after is not None:
+        stmt = stmt.where(CustomerContact.email > after)
+    return (await session.execute(stmt.order_by(CustomerContact.email).limit(limit))).scalars().all()
+
+
+async def upsert_contact(session: AsyncSession, values: dict[str, Any], *, only_if_source: str | None = None) -> None:
+    """Insert or update one directory entry in one statement (`ON CONFLICT DO UPDATE`), so two
+    tickets filed at once for a new contact do not collide. With `only_if_source`, an existing
+    entry is updated only while its source is that one, and only when it would change."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(CustomerContact).values(**values)
+    changes = {k: stmt.excluded[k] for k in ("customer_id", "product", "name", "source", "updated_at")}
+    where = None
+    if only_if_source is not None:  # and only when something changes: no new row version for a repeat
+        where = (CustomerContact.source == only_if_source) & (
+            (CustomerContact.customer_id != stmt.excluded.customer_id)
+            | (CustomerContact.product != stmt.excluded.product)
+            | CustomerContact.name.is_distinct_from(stmt.excluded.name))  # type: ignore[union-attr]
+    await session.execute(stmt.on_conflict_do_update(index_elements=[CustomerContact.email], set_=changes,
+                                                     where=where))
+
+
+async def get_inbound(session: AsyncSession, mail_id: str, *, for_update: bool = False) -> InboundMail | None:
+    stmt = select(InboundMail).where(InboundMail.id == mail_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def inbound_by_dedupe_key(session: AsyncSession, key: str) -> InboundMail | None:
+    stmt = select(InboundMail).options(_NO_RAW).where(InboundMail.dedupe_key == key)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def recent_auto_replies(session: AsyncSession, address: str, outcome: str, since: datetime) -> int:
+    stmt = select(InboundMail.id).where(InboundMail.from_address == address, InboundMail.outcome == outcome,
+                                        InboundMail.received_at >= since).limit(1)
+    return len((await session.execute(stmt)).all())
+
+
+async def inbound(session: AsyncSession, *, status: str | None, after: str | None,
+                  limit: int) -> Sequence[InboundMail]:
+    """Newest first; the raw bytes are not loaded (a listing shows sizes, not contents)."""
+    stmt = select(InboundMail).options(_NO_RAW)
+    if status is not None:
+        stmt = stmt.where(InboundMail.status == status)
+    if after is not None:
+        stmt = stmt.where(InboundMail.id < after)
+    stmt = stmt.order_by(InboundMail.id.desc()).limit(limit)  # type: ignore[union-attr]
+    return (await session.execute(stmt)).scalars().all()
