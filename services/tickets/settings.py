@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -40,6 +40,15 @@ class TicketsSettings(ServiceSettings):
     smtp_relay_timeout: float = 30.0
     mail_from: str = "Support <support@example.com>"
     support_address: str = ""  # the address mail is accepted for; empty: the address in mail_from
+
+    @model_validator(mode="after")
+    def _refuse_mail_placeholders_in_production(self) -> "TicketsSettings":
+        if self.environment == "production":
+            if self.support_mailbox.endswith("@example.com"):
+                raise ValueError("refusing production settings: mail_from/support_address still use example.com")
+            if self.mail_outbound_enabled and self.smtp_relay_host in ("127.0.0.1", "localhost"):
+                raise ValueError("refusing production settings: smtp_relay_host points at the development mail sink")
+        return self
 
     @property
     def support_mailbox(self) -> str:
