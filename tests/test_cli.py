@@ -113,13 +113,52 @@ def _wait_ready(process: subprocess.Popen[bytes], log: Path, port: int) -> None:
 
 
 @pytest.mark.timeout(120)
+def _ports() -> tuple[dict[str, int], dict[str, str]]:
+    """Each service's default port when it is free; otherwise another one through its variable,
+    which the supervisor serves on and polls for readiness."""
+    defaults = {"ENTITLEMENTS_PORT": DEFAULT_PORT, "TICKETS_PORT": 8002, "TICKETS_SMTP_LISTEN_PORT": 2525,
+                "SUPPORT_MAILSINK_PORT": 1025}
+    ports = {name: (free_port() if _port_in_use(default) else default) for name, default in defaults.items()}
+    return ports, {name: str(port) for name, port in ports.items() if port != defaults[name]}
+
+
+def _ticket_flow(data_dir: Path, ports: dict[str, int], contract_id: str) -> None:
+    """The contract is paid; the CRM files a ticket over HTTP (tickets asks entitlements over HTTP);
+    the customer's contact then mails the support address and gets an acknowledgement."""
+    import smtplib
+    from email.message import EmailMessage
+
+    def client(role: str, port: int) -> httpx.Client:
+        token = supportctl("token", "--role", role, "--data-dir", str(data_dir)).stdout.strip()
+        return httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"authorization": f"Bearer {token}"},
+                            timeout=15)
+
+    with client("service", ports["ENTITLEMENTS_PORT"]) as service:
+        assert service.post(f"/v1/contracts/{contract_id}/activate").status_code == 200
+    with client("crm", ports["TICKETS_PORT"]) as crm:
+        filed = crm.post("/v1/tickets", headers={"Idempotency-Key": str(uuid.uuid4())}, json={
+            "customer_id": "cust-e2e", "product": "office365-support", "subject": "Teams calls drop",
+            "description": "Every Teams call of the sales team drops after five minutes since Monday.",
+            "category": "basic_config_help", "contact": {"name": "Anna", "email": "anna@contoso.pl"}})
+        assert filed.status_code == 201, filed.text
+        assert (filed.json()["plan"]["plan_id"], filed.json()["plan"]["contract_id"]) == ("o365-standard", contract_id)
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "anna@contoso.pl", "support@example.com", "Outlook will not start"
+        mail.set_content("Since this morning Outlook closes right after start on every laptop in sales.")
+        with smtplib.SMTP("127.0.0.1", ports["TICKETS_SMTP_LISTEN_PORT"], timeout=15) as smtp:
+            smtp.send_message(mail)
+        subjects = [t["subject"] for t in crm.get("/v1/tickets", params={"customer_id": "cust-e2e"}).json()["items"]]
+        assert sorted(subjects) == ["Outlook will not start", "Teams calls drop"]
+    deadline = time.monotonic() + 20
+    mailbox = data_dir / "mail"
+    while time.monotonic() < deadline and len(list(mailbox.glob("*.eml"))) < 2:
+        time.sleep(0.2)
+    assert len(list(mailbox.glob("*.eml"))) >= 2, "both tickets are acknowledged by mail through the dev sink"
+
+
 def test_supportctl_up_serves_a_purchase_and_stops_cleanly_on_sigterm(tmp_path):
-    # The default port when it is free; otherwise another one through ENTITLEMENTS_PORT, which
-    # the supervisor serves on and polls for readiness.
-    port, extra = DEFAULT_PORT, {}
-    if _port_in_use(DEFAULT_PORT):
-        port = free_port()
-        extra = {"ENTITLEMENTS_PORT": str(port)}
+    ports, extra = _ports()
+    port = ports["ENTITLEMENTS_PORT"]
     data_dir, log = tmp_path / "data", tmp_path / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "services.cli.main", "up", "--data-dir", str(data_dir)],
@@ -143,6 +182,7 @@ def test_supportctl_up_serves_a_purchase_and_stops_cleanly_on_sigterm(tmp_path):
             assert (read.json()["id"], read.json()["status"]) == (contract["id"], "pending_payment")
             assert read.json()["licence"]["reference"] == "e2e-tenant"
             assert json.loads(client.get("/v1/products").text), "the demo catalogue is loaded"
+        _ticket_flow(data_dir, ports, contract["id"])
 
         process.send_signal(signal.SIGTERM)
         stopped_at = time.monotonic()
