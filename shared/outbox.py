@@ -74,6 +74,25 @@ class Deliverer(Protocol):
         """Deliver or raise."""
 
 
+async def close_deliverers(deliverers: Iterable[Any]) -> None:
+    """Close every distinct deliverer that can be closed, even when one of them fails (the first
+    failure is raised after all were tried)."""
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+    for deliverer in deliverers:
+        if any(deliverer is s for s in seen):
+            continue
+        seen.append(deliverer)
+        close = getattr(deliverer, "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception as exc:  # noqa: BLE001 - close the others, then report
+                errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
 @dataclass
 class RelayPolicy:
     batch_size: int = 50

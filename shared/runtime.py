@@ -23,7 +23,9 @@ from shared.clock import Clock, SystemClock
 from shared.db import Database
 from shared.http import HttpSinkDeliverer, ServiceTokenProvider
 from shared.infra_models import OutboxMessage
-from shared.outbox import NO_SINK, Deliverer, OutboxRelay, OutboxWriter, RelayPolicy, pending_filter, sinks_for
+from shared.outbox import (
+    NO_SINK, Deliverer, OutboxRelay, OutboxWriter, RelayPolicy, close_deliverers, pending_filter, sinks_for,
+)
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
@@ -92,21 +94,6 @@ class Runtime:
                 if self._owned_deliverer is not None:
                     await self._owned_deliverer.aclose()  # extra sinks' deliverers among them
                 else:
-                    await _close_all(sink for _, sink in self.extra_sinks.values())
+                    await close_deliverers(sink for _, sink in self.extra_sinks.values())
             finally:
                 await self.db.dispose()
-
-
-async def _close_all(deliverers: Iterable[Deliverer]) -> None:
-    """Closes every deliverer that can be closed, even when one of them fails (the extra sinks'
-    deliverers, when an injected deliverer left them out of the relay)."""
-    errors: list[BaseException] = []
-    for deliverer in deliverers:
-        close = getattr(deliverer, "aclose", None)
-        if close is not None:
-            try:
-                await close()
-            except Exception as exc:  # noqa: BLE001 - close the others, then report
-                errors.append(exc)
-    if errors:
-        raise errors[0]

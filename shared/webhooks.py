@@ -25,7 +25,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from shared.infra_models import OutboxMessage
-from shared.outbox import Deliverer
+from shared.outbox import Deliverer, close_deliverers
 from shared.settings import ServiceSettings, WebhookTarget
 
 _ERROR_EXCERPT_BYTES = 300
@@ -109,17 +109,4 @@ class CompositeDeliverer:
 
     async def aclose(self) -> None:
         """Closes every distinct deliverer that can be closed, even when one of them fails."""
-        seen: list[Any] = []
-        errors: list[BaseException] = []
-        for deliverer in [self.default, *self.routes.values()]:
-            if any(deliverer is s for s in seen):
-                continue
-            seen.append(deliverer)
-            close = getattr(deliverer, "aclose", None)
-            if close is not None:
-                try:
-                    await close()
-                except Exception as exc:  # noqa: BLE001 - close the others, then report
-                    errors.append(exc)
-        if errors:
-            raise errors[0]
+        await close_deliverers([self.default, *self.routes.values()])
