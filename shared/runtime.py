@@ -12,7 +12,7 @@ routes those rows to its deliverer, and the runtime closes it on stop."""
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import func, select

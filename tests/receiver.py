@@ -4,18 +4,12 @@ service (billing, tickets) in tests of the outbox conversation. It can be told t
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.served import Served, free_port  # noqa: F401 - free_port is re-exported for tests
 
 
 class EventReceiver:
@@ -23,7 +17,6 @@ class EventReceiver:
         self.events: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.fail_next = 0
-        self.port = free_port()
         self._arrived = asyncio.Event()
         app = FastAPI()
 
@@ -37,23 +30,18 @@ class EventReceiver:
             self._arrived.set()
             return JSONResponse({"outcome": "applied"})
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
-        self._task: asyncio.Task[None] | None = None
+        self.served = Served(app)
+        self.port = self.served.port
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1/events"
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
+        await self.served.start()
 
     async def stop(self) -> None:
-        self.server.should_exit = True
-        if self._task:
-            await self._task
+        await self.served.stop()
 
     def reset(self) -> None:
         self.events.clear()

@@ -3,11 +3,9 @@ retried only when that is safe (idempotent methods, or a POST with an Idempotenc
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -17,7 +15,7 @@ from shared.devkeys import DEV_KID
 from shared.http import ServiceTokenProvider, make_client
 from shared.roles import EVENTS_PUBLISH
 from shared.settings import ServiceSettings
-from tests.receiver import free_port
+from tests.served import Served
 
 
 class FlakyPeer:
@@ -35,19 +33,15 @@ class FlakyPeer:
                 return JSONResponse({"error": "unavailable"}, status_code=503)
             return JSONResponse({"ok": True})
 
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
+        self.served = Served(app)
+        self.port = self.served.port
 
     async def __aenter__(self) -> "FlakyPeer":
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
+        await self.served.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        await self.task
+        await self.served.stop()
 
 
 @pytest.fixture

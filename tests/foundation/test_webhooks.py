@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any, AsyncIterator
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -32,7 +31,7 @@ from shared.settings import EventSink, WebhookTarget
 from shared.webhooks import CompositeDeliverer
 from tests.entitlements.helpers import buy
 from tests.foundation.conftest import outbox_rows
-from tests.receiver import free_port
+from tests.served import Served, free_port
 
 
 def new_secret(size: int = 32) -> str:
@@ -62,7 +61,6 @@ class WebhookReceiver:
         self.secrets: dict[str, str] = {}
         self.fail: dict[str, list[int]] = {}
         self.deliveries: list[Delivery] = []
-        self.port = free_port()
         app = FastAPI()
 
         @app.post("/hooks/{name}")
@@ -78,9 +76,8 @@ class WebhookReceiver:
             self.deliveries.append(Delivery(name, body, headers, payload, error, status))
             return Response(status_code=status)
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
-        self._task: asyncio.Task[None] | None = None
+        self.served = Served(app)
+        self.port = self.served.port
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/{name}"
@@ -109,14 +106,10 @@ class WebhookReceiver:
         self.deliveries.clear()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
+        await self.served.start()
 
     async def stop(self) -> None:
-        self.server.should_exit = True
-        if self._task:
-            await self._task
+        await self.served.stop()
 
 
 @pytest.fixture(scope="module")

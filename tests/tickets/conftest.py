@@ -3,7 +3,6 @@ real HTTP (uvicorn on a free port); both share the injected clock and the sessio
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 
 from services.entitlements.main import create_app as create_entitlements
@@ -24,7 +22,8 @@ from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
 from tests.entitlements.helpers import purchase_body
-from tests.receiver import EventReceiver, free_port
+from tests.receiver import EventReceiver
+from tests.served import Served
 
 
 class World:
@@ -95,26 +94,6 @@ def ticket_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-class _Served:
-    """An ASGI app under uvicorn on a free loopback port, in the test's event loop."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-
-    async def __aenter__(self) -> str:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.01)
-        return f"http://127.0.0.1:{self.port}"
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        await self.task
-
-
 @pytest.fixture
 def tickets_settings_overrides() -> dict[str, Any]:
     return {}
@@ -126,7 +105,7 @@ async def world(stores, settings: EntitlementsSettings, keys: tuple[Path, Path],
     # usage.* (R-S4 quota, usage.overage for billing) reaches the same receiver as tickets' events
     ent_settings = settings.model_copy(update={"event_sinks": {"consumer": EventSink(url=receiver.url,
                                                                                    events=["usage.*"])}})
-    async with _Served(create_entitlements(ent_settings, clock=clock)) as ent_url:
+    async with Served(create_entitlements(ent_settings, clock=clock), lifespan="on") as ent_url:
         private, jwks = keys
         tickets_url = await stores.fresh_url("tickets", tickets_metadata)
         tickets_settings = TicketsSettings(**{**dict(  # an override may replace any of these
