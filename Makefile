@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench openapi migrate clean
+.PHONY: run test bench bench-tickets openapi migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -19,8 +19,11 @@ run: $(STAMP)  ## start every service on SQLite with dev keys and the demo catal
 test: $(STAMP)  ## the whole suite, on SQLite and (when reachable) PostgreSQL
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## entitlement-check throughput vs a JWT-only FastAPI app, on PostgreSQL
-	$(BIN)/python -m bench.entitlements_check
+bench: $(STAMP)  ## both benches on PostgreSQL: entitlement check vs JWT-only, ticket creation vs JWT + INSERT
+	$(BIN)/python -m bench.entitlements_check && $(BIN)/python -m bench.tickets_create
+
+bench-tickets: $(STAMP)  ## ticket-creation throughput vs a JWT + one-INSERT FastAPI app, on PostgreSQL
+	$(BIN)/python -m bench.tickets_create
 
 openapi: $(STAMP)  ## regenerate openapi/*.json
 	$(BIN)/supportctl openapi

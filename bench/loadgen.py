@@ -1,5 +1,7 @@
 """A small closed-loop HTTP/1.1 load generator: N keep-alive connections (asyncio streams), each
-sending GETs one after another and reading each response by its Content-Length.
+sending requests one after another and reading each response by its Content-Length. The requests
+are a fixed list of prepared bytes (taken round-robin) or a factory: a callable that returns the
+bytes of request number i (e.g. a POST with its own Idempotency-Key), called once per request.
 
 Cheap on purpose (the bench machine has 2 cores, one is the server's): no HTTP client library,
 no per-request allocation beyond the request bytes and one latency float. Every loop is bounded
@@ -14,17 +16,21 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 READ_TIMEOUT = 10.0  # one response; a slower one counts as an error and the connection is reopened
 CONNECT_TIMEOUT = 5.0
 MAX_HEADER_BYTES = 64 * 1024
 
+# The requests of a run: prepared bytes, sent round-robin, or a factory of the bytes of request i
+# (i is unique within a run: connection k sends k, k + connections, k + 2·connections, ...).
+Requests = Sequence[bytes] | Callable[[int], bytes]
+
 
 @dataclass
 class RunResult:
     duration: float  # seconds actually measured
-    latencies: list[float] = field(default_factory=list)  # seconds, successful (200 + expected body) only
+    latencies: list[float] = field(default_factory=list)  # seconds, successful (expected status + body) only
     errors: Counter = field(default_factory=Counter)  # "status 401", "timeout", "body", ...
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per probed process group, measured window
 
@@ -100,9 +106,19 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     return status, body, keep_alive
 
 
-async def _connection(host: str, port: int, requests: list[bytes], offset: int, step: int, expect: bytes | None,
-                      start_at: float, stop_at: float, result: RunResult) -> None:
-    """One keep-alive connection: requests[offset], requests[offset+step], ... until stop_at.
+def _request_of(requests: Requests) -> Callable[[int], bytes]:
+    if callable(requests):
+        return requests
+    if not requests:
+        raise ValueError("no requests to send")
+    n = len(requests)
+    return lambda i: requests[i % n]
+
+
+async def _connection(host: str, port: int, request_of: Callable[[int], bytes], offset: int, step: int,
+                      expect: bytes | None, expect_status: int, start_at: float, stop_at: float,
+                      result: RunResult) -> None:
+    """One keep-alive connection: request offset, offset+step, ... until stop_at.
     Latencies are recorded only for requests sent at or after start_at (warm-up before)."""
     i = offset
     latencies, errors = result.latencies, result.errors
@@ -119,14 +135,14 @@ async def _connection(host: str, port: int, requests: list[bytes], offset: int, 
                 now = loop.time()
                 if now >= stop_at:
                     return
-                request = requests[i % len(requests)]
+                request = request_of(i)
                 i += step
                 sent = time.perf_counter()
                 writer.write(request)
                 status, body, keep_alive = await asyncio.wait_for(_read_response(reader), READ_TIMEOUT)
                 elapsed = time.perf_counter() - sent
                 if now >= start_at:
-                    if status != 200:
+                    if status != expect_status:
                         errors[f"status {status}"] += 1
                     elif expect is not None and expect not in body:
                         errors["unexpected body"] += 1
@@ -144,11 +160,15 @@ async def _connection(host: str, port: int, requests: list[bytes], offset: int, 
             writer.close()
 
 
-async def run(host: str, port: int, requests: list[bytes], *, connections: int, warmup: float, duration: float,
-              expect: bytes | None = None, cpu_probe: Callable[[], dict[str, float]] | None = None) -> RunResult:
+async def run(host: str, port: int, requests: Requests, *, connections: int, warmup: float, duration: float,
+              expect: bytes | None = None, expect_status: int = 200,
+              cpu_probe: Callable[[], dict[str, float]] | None = None) -> RunResult:
     """Warm up for `warmup` seconds, then measure for `duration` seconds with `connections`
-    concurrent keep-alive connections (same connections throughout). `cpu_probe` (CPU seconds
-    by name) is read when the measurement starts and ends; the differences go to `result.cpu`."""
+    concurrent keep-alive connections (same connections throughout). A response counts when its
+    status is `expect_status` and its body contains `expect`; anything else is an error by kind.
+    `cpu_probe` (CPU seconds by name) is read when the measurement starts and ends; the
+    differences go to `result.cpu`."""
+    request_of = _request_of(requests)
     loop = asyncio.get_running_loop()
     start_at = loop.time() + warmup
     stop_at = start_at + duration
@@ -157,7 +177,8 @@ async def run(host: str, port: int, requests: list[bytes], *, connections: int, 
     if cpu_probe is not None:
         loop.call_at(start_at, lambda: marks.append(cpu_probe()))
         loop.call_at(stop_at, lambda: marks.append(cpu_probe()))
-    tasks = [asyncio.create_task(_connection(host, port, requests, k, connections, expect, start_at, stop_at, result))
+    tasks = [asyncio.create_task(_connection(host, port, request_of, k, connections, expect, expect_status,
+                                             start_at, stop_at, result))
              for k in range(connections)]
     try:
         # Every connection stops by stop_at + READ_TIMEOUT at the latest; the margin bounds the wait.
