@@ -3,7 +3,7 @@
 The record is inserted in the request's own transaction, before the work, and completed with
 the response just before commit; so the key and the effect commit together or not at all.
 A concurrent request with the same key blocks on the key's primary key until the first commits,
-then replays its response. Same key, different request → 422 `idempotency_key_reused`.
+then replays its response. Two statements per request: the claiming INSERT and the final UPDATE. Same key, different request → 422 `idempotency_key_reused`.
 Failed requests (4xx) roll back and leave no record: a retry after fixing the cause runs anew.
 """
 
@@ -16,8 +16,9 @@ from typing import Annotated, Any, Callable
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.auth import Principal, current_principal
 from shared.errors import IdempotencyInProgress, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable
@@ -64,32 +65,34 @@ class Idempotency:
         raise IdempotentReplay(record.status_code, record.response_body)
 
     async def begin(self) -> None:
+        """Claim the key with one `INSERT … ON CONFLICT DO NOTHING RETURNING`: a new key is ours;
+        an existing one (committed earlier, or by a concurrent request this statement waited
+        for) is replayed or refused."""
         if self.key is None:
             return
+        session = self.uow.session
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        claimed = await session.execute(
+            insert(IdempotencyRecord)
+            .values(owner=self.owner, key=self.key, method=self.method, path=self.path,
+                    fingerprint=self.fingerprint, created_at=self.uow.clock.now())
+            .on_conflict_do_nothing(index_elements=["owner", "key"])
+            .returning(IdempotencyRecord.key))
+        if claimed.first() is not None:
+            return
         existing = await self._existing()
-        if existing is not None:
-            self._check(existing)
-        try:
-            async with self.uow.session.begin_nested():
-                self.uow.session.add(IdempotencyRecord(
-                    owner=self.owner, key=self.key, method=self.method, path=self.path,
-                    fingerprint=self.fingerprint, created_at=self.uow.clock.now()))
-                await self.uow.session.flush()
-        except IntegrityError:
-            # A concurrent request with this key committed first: replay it (or refuse a mismatch).
-            existing = await self._existing()
-            if existing is None:
-                raise IdempotencyInProgress() from None
-            self._check(existing)
+        if existing is None:
+            raise IdempotencyInProgress()
+        self._check(existing)
 
     async def respond(self, status_code: int, content: Any) -> JSONResponse:
         """Serialise the response once, store it under the key, and return it."""
         body = jsonable_encoder(content)
         if self.key is not None:
-            record = await self._existing()
-            assert record is not None
-            record.status_code, record.response_body = status_code, body
-            await self.uow.session.flush()
+            await self.uow.session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.owner == self.owner, IdempotencyRecord.key == self.key)
+                .values(status_code=status_code, response_body=body))
         return JSONResponse(body, status_code=status_code)
 
 
