@@ -53,6 +53,7 @@ class OutboxWriter:
         self.session, self.clock, self.source = session, clock, source
         self.resolve_sinks = resolve_sinks
         self.emitted: list[dict[str, Any]] = []
+        self.to_deliver = False  # any row for a real sink (the relay has work after commit)
 
     def emit(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> str:
         now = self.clock.now()
@@ -60,6 +61,7 @@ class OutboxWriter:
         body = envelope(event_id=event_id, event_type=event_type, source=self.source, occurred_at=now,
                         subject=subject, data=data)
         sinks = list(self.resolve_sinks(event_type)) or [NO_SINK]
+        self.to_deliver = self.to_deliver or sinks != [NO_SINK]
         for sink in sinks:
             self.session.add(OutboxMessage(
                 event_id=event_id, event_type=event_type, sink=sink, payload=body, request_id=current_request_id(),

@@ -41,7 +41,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
         except BaseException:
             await session.rollback()
             raise
-    if uow.events.emitted:
+    if uow.events.to_deliver:
         runtime.after_commit()
 
 

@@ -117,7 +117,7 @@ class InboundMailHandler:
         async with self.runtime.db.transaction() as session:
             uow = self.runtime.unit_of_work(session)
             received: Received = await work(InboundMailService(TicketService(uow, self.settings, self.entitlements)))
-        if uow.events.emitted:
+        if uow.events.to_deliver:
             self.runtime.after_commit()
         return received
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.tickets import repository as repo
-from services.tickets.models import Ticket
+from services.tickets.models import Attachment, Ticket, TicketMessage
 from services.tickets.schemas import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
 from services.tickets.service.queue import clock_running
 from services.tickets.service.tickets import TicketService
@@ -63,9 +63,14 @@ def ticket_out(ticket: Ticket, now: datetime) -> TicketOut:
         closed_at=ticket.closed_at, sla=sla_out(ticket, now))
 
 
-async def ticket_detail(tickets: TicketService, ticket: Ticket, principal: Principal) -> TicketDetailOut:
-    messages = await repo.messages(tickets.session, ticket.id, public_only=principal.customer_id is not None)
-    attachments = await repo.attachments_of(tickets.session, [m.id for m in messages])
+async def ticket_detail(tickets: TicketService, ticket: Ticket, principal: Principal,
+                        thread: tuple[list[TicketMessage], list[Attachment]] | None = None) -> TicketDetailOut:
+    """The ticket with its thread; `thread` when the caller already holds it (nothing re-read)."""
+    if thread is None:
+        messages = list(await repo.messages(tickets.session, ticket.id, public_only=principal.customer_id is not None))
+        attachments = list(await repo.attachments_of(tickets.session, [m.id for m in messages]))
+    else:
+        messages, attachments = thread
     by_message: dict[str, list[AttachmentOut]] = {}
     for a in attachments:
         by_message.setdefault(a.message_id, []).append(AttachmentOut(id=a.id, filename=a.filename,

@@ -47,8 +47,8 @@ async def file_ticket(body: TicketIn, tickets: Tickets, idem: IdempotencyRequire
     principal.ensure_may_see(body.customer_id, "customer")
     if principal.customer_id is not None and body.channel not in ("api", "portal"):
         raise Forbidden("customers file tickets through the portal, the API or e-mail")
-    ticket = await tickets.file(body, principal)
-    return await idem.respond(201, await ticket_detail(tickets, ticket, principal))
+    ticket, message, attachments = await tickets.file_thread(body, principal)
+    return await idem.respond(201, await ticket_detail(tickets, ticket, principal, ([message], attachments)))
 
 
 def _cursor_out(key: str) -> str:

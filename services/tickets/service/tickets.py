@@ -61,6 +61,11 @@ class TicketService:
     # ---- filing ------------------------------------------------------------------------------
 
     async def file(self, data: TicketIn, principal: Principal) -> Ticket:
+        return (await self.file_thread(data, principal))[0]
+
+    async def file_thread(self, data: TicketIn, principal: Principal
+                          ) -> tuple[Ticket, TicketMessage, list[Attachment]]:
+        """Files a ticket; returns it with its first message and attachments."""
         if len(data.description.strip()) < self.settings.min_description_chars:
             raise DescriptionTooShort(f"describe the problem in at least {self.settings.min_description_chars} "
                                       "characters: what happened, where, since when (R-T1)")
@@ -81,16 +86,18 @@ class TicketService:
             updated_at=now, queue_key="",
         )
         ticket.queue_key = queue_key(ticket)
+        # Inserted parent first (the tables have foreign keys and no ORM relationships to order
+        # them); the history row goes with the commit, and the new ticket is not updated again.
         self.session.add(ticket)
         await self.session.flush()
-        await self._add_message(ticket, principal.sub, actor_kind(principal), "public", data.description,
-                                data.channel, data.attachments)
-        await self.record(ticket, "created", principal.sub, {
+        message, attachments = await self._flush_message(ticket, principal.sub, actor_kind(principal), "public",
+                                                         data.description, data.channel, data.attachments)
+        self.session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="created", actor=principal.sub, data={
             "plan_id": policy["plan_id"], "source": policy["source"], "out_of_scope": out_of_scope,
-            "reaction_due_at": due.reaction_due_at.isoformat(), "explanation": due.explanation.text})
+            "reaction_due_at": due.reaction_due_at.isoformat(), "explanation": due.explanation.text}))
         self.uow.events.emit("ticket.created", self.event_data(ticket), subject=ticket.id)
         await remember_ticket_contact(self.session, ticket, now)  # it may write by e-mail from now on
-        return ticket
+        return ticket, message, attachments
 
     def _check_attachments(self, attachments: list[AttachmentIn]) -> None:
         for item in attachments:
@@ -116,18 +123,27 @@ class TicketService:
         self.session.add(TicketEvent(ticket_id=ticket.id, at=self.now(), kind=kind, actor=actor, data=data or {}))
         await self.session.flush()
 
-    async def _add_message(self, ticket: Ticket, author: str, kind: str, visibility: str, body: str, channel: str,
-                           attachments: list[AttachmentIn] = ()) -> TicketMessage:  # type: ignore[assignment]
+    async def _flush_message(self, ticket: Ticket, author: str, kind: str, visibility: str, body: str, channel: str,
+                             attachments: list[AttachmentIn] = ()  # type: ignore[assignment]
+                             ) -> tuple[TicketMessage, list[Attachment]]:
+        """Writes a message, then its attachments (if any)."""
         message = TicketMessage(id=new_id("msg"), ticket_id=ticket.id, at=self.now(), author=author,
                                 author_kind=kind, visibility=visibility, body=body, channel=channel)
         self.session.add(message)
         await self.session.flush()
+        added = []
         for item in attachments:
             content = item.content()
-            self.session.add(Attachment(id=new_id("att"), message_id=message.id, filename=item.filename,
-                                        content_type=item.content_type, size=len(content), content=content))
-        await self.session.flush()
-        return message
+            added.append(Attachment(id=new_id("att"), message_id=message.id, filename=item.filename,
+                                    content_type=item.content_type, size=len(content), content=content))
+        if added:
+            self.session.add_all(added)
+            await self.session.flush()
+        return message, added
+
+    async def _add_message(self, ticket: Ticket, author: str, kind: str, visibility: str, body: str, channel: str,
+                           attachments: list[AttachmentIn] = ()) -> TicketMessage:  # type: ignore[assignment]
+        return (await self._flush_message(ticket, author, kind, visibility, body, channel, attachments))[0]
 
     def _not_closed(self, ticket: Ticket) -> None:
         if ticket.status == "closed":
