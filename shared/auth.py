@@ -49,6 +49,14 @@ class Principal:
         if not self.may_see(customer_id):
             raise NotFound(f"{what} not found")
 
+    def customer_filter(self, customer_id: str | None) -> str | None:
+        """The customer a listing is restricted to: a customer user always lists its own (asking
+        for another's is 404); other callers list what they asked for (None: everyone's)."""
+        if self.customer_id is None:
+            return customer_id
+        self.ensure_may_see(customer_id or self.customer_id, "customer")
+        return self.customer_id
+
 
 class Authenticator:
     def __init__(self, *, issuer: str, audience: str, algorithms: list[str], jwks: dict[str, Any] | None = None,
@@ -164,3 +172,8 @@ def require(*scopes: str) -> Callable[..., Any]:
 
     _dependency.__name__ = "require_" + "_".join(s.replace(":", "_") for s in scopes)
     return _dependency
+
+
+def scoped(*scopes: str) -> type[Principal]:
+    """A route parameter type: the caller's principal, holding every scope listed (else 403)."""
+    return Annotated[Principal, Depends(require(*scopes))]  # type: ignore[return-value]

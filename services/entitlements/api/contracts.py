@@ -21,7 +21,7 @@ from services.entitlements.schemas import (
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
 from shared.idempotency import IdempotencyRequired
 from shared.roles import CONTRACTS_MANAGE, CONTRACTS_READ, CONTRACTS_WRITE
-from shared.schemas import Page
+from shared.schemas import Page, keyset_page
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 
@@ -65,14 +65,12 @@ async def list_contracts(contracts: Contracts, principal: scoped(CONTRACTS_READ)
                          status: Literal["pending_payment", "active", "suspended", "terminated", "expired"] | None = None,
                          cursor: str | None = Query(default=None, max_length=40),
                          limit: int = Query(default=50, ge=1, le=200)) -> Page[ContractOut]:
-    if principal.customer_id is not None:
-        principal.ensure_may_see(customer_id or principal.customer_id, "customer")
-        customer_id = principal.customer_id
+    customer_id = principal.customer_filter(customer_id)
     rows = await repo.list_contracts(contracts.session, customer_id=customer_id, status=status, after=cursor,
                                      limit=limit + 1)
-    page = list(rows[:limit])
+    page, next_cursor = keyset_page(rows, limit, lambda c: c.id)
     items = [contract_out(c, await contracts.session.get(Licence, c.licence_id)) for c in page]  # type: ignore[arg-type]
-    return Page(items=items, next_cursor=page[-1].id if len(rows) > limit else None)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/contracts/{contract_id}/history", response_model=list[HistoryEntryOut],

@@ -12,7 +12,7 @@ from services.entitlements.schemas import ContractOut, LicenceOut, PendingUpgrad
 from services.entitlements.service.catalogue_cache import CatalogueCache
 from services.entitlements.service.contracts import ContractService
 from services.entitlements.settings import EntitlementsSettings
-from shared.auth import Principal, require
+from shared.auth import Principal, scoped  # noqa: F401 - scoped is re-exported to the routes
 from shared.uow import UoW
 
 
@@ -28,10 +28,6 @@ async def catalogue_cache(request: Request) -> CatalogueCache:
 
 
 Catalogue = Annotated[CatalogueCache, Depends(catalogue_cache)]
-
-
-def scoped(*scopes: str) -> type[Principal]:
-    return Annotated[Principal, Depends(require(*scopes))]  # type: ignore[return-value]
 
 
 async def contract_service(uow: UoW, settings: Settings) -> ContractService:

@@ -18,7 +18,7 @@ from services.tickets.service.callbacks import CallbackService
 from shared.errors import Forbidden, IdempotencyKeyReused, Unprocessable, error_responses
 from shared.idempotency import IdempotencyOptional
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
-from shared.schemas import Page
+from shared.schemas import Page, keyset_page
 
 router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"])
 
@@ -94,15 +94,13 @@ async def list_callbacks(callbacks: Callbacks, principal: scoped(TICKETS_READ),
                          status: CallbackStatus | None = None,
                          cursor: str | None = Query(default=None, max_length=40),
                          limit: int = Query(default=50, ge=1, le=200)) -> Page[CallbackOut]:
-    if principal.customer_id is not None:
-        principal.ensure_may_see(customer_id or principal.customer_id, "customer")
-        customer_id = principal.customer_id
+    customer_id = principal.customer_filter(customer_id)
     rows = list(await repo.callbacks(callbacks.session, customer_id=customer_id, status=status, after=cursor,
                                      limit=limit + 1))
-    page = rows[:limit]
+    page, next_cursor = keyset_page(rows, limit, lambda c: c.id)
     attempts = await repo.callback_attempts(callbacks.session, [c.id for c in page])
     by_callback: dict[str, list[CallbackAttempt]] = {}
     for attempt in attempts:
         by_callback.setdefault(attempt.callback_id, []).append(attempt)
     return Page(items=[callback_out(c, by_callback.get(c.id, [])) for c in page],
-                next_cursor=page[-1].id if len(rows) > limit else None)
+                next_cursor=next_cursor)

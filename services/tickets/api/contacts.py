@@ -14,7 +14,7 @@ from services.tickets.schemas_mail import ContactIn, ContactOut
 from services.tickets.service.contacts import ContactService
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_WRITE
-from shared.schemas import Page
+from shared.schemas import Page, keyset_page
 from shared.uow import UoW
 
 router = APIRouter(prefix="/v1/contacts", tags=["e-mail channel"])
@@ -61,9 +61,7 @@ async def list_contacts(contacts: Contacts, principal: scoped(TICKETS_READ),
                         customer_id: str | None = Query(default=None, max_length=100),
                         cursor: str | None = Query(default=None, max_length=320),
                         limit: int = Query(default=50, ge=1, le=200)) -> Page[ContactOut]:
-    if principal.customer_id is not None:
-        principal.ensure_may_see(customer_id or principal.customer_id, "customer")
-        customer_id = principal.customer_id
+    customer_id = principal.customer_filter(customer_id)
     rows = list(await contacts.listing(customer_id, cursor, limit + 1))
-    page = rows[:limit]
-    return Page(items=[contact_out(c) for c in page], next_cursor=page[-1].email if len(rows) > limit else None)
+    page, next_cursor = keyset_page(rows, limit, lambda c: c.email)
+    return Page(items=[contact_out(c) for c in page], next_cursor=next_cursor)

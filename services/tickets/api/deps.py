@@ -12,17 +12,8 @@ from services.tickets.models import Attachment, Ticket, TicketMessage
 from services.tickets.schemas import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
 from services.tickets.service.queue import clock_running
 from services.tickets.service.tickets import TicketService
-from services.tickets.settings import TicketsSettings
-from shared.auth import Principal, require
+from shared.auth import Principal, scoped  # noqa: F401 - scoped is re-exported to the routes
 from shared.uow import UoW
-
-
-def scoped(*scopes: str) -> type[Principal]:
-    return Annotated[Principal, Depends(require(*scopes))]  # type: ignore[return-value]
-
-
-async def settings_of(request: Request) -> TicketsSettings:
-    return request.app.state.runtime.settings
 
 
 async def ticket_service(request: Request, uow: UoW) -> TicketService:

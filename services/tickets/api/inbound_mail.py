@@ -16,7 +16,7 @@ from services.tickets.schemas_mail import InboundMailOut, InboundStatus
 from services.tickets.service.mail_in import InboundMailService
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_SUPERVISE
-from shared.schemas import Page
+from shared.schemas import Page, keyset_page
 
 router = APIRouter(prefix="/v1/inbound-mail", tags=["e-mail channel"])
 
@@ -41,8 +41,8 @@ async def list_inbound(inbound: Inbound, _: scoped(TICKETS_SUPERVISE), status: I
                        cursor: str | None = Query(default=None, max_length=40),
                        limit: int = Query(default=50, ge=1, le=200)) -> Page[InboundMailOut]:
     rows = list(await repo.inbound(inbound.session, status=status, after=cursor, limit=limit + 1))
-    page = rows[:limit]
-    return Page(items=[inbound_out(r) for r in page], next_cursor=page[-1].id if len(rows) > limit else None)
+    page, next_cursor = keyset_page(rows, limit, lambda r: r.id)
+    return Page(items=[inbound_out(r) for r in page], next_cursor=next_cursor)
 
 
 @router.get("/{mail_id}/raw", response_class=Response, summary="The message exactly as received (RFC 5322)",

@@ -77,9 +77,7 @@ async def queue(tickets: Tickets, principal: scoped(TICKETS_READ),
                 sla_state: Literal["running", "warning", "breached", "met", "paused", "none"] | None = None,
                 cursor: str | None = Query(default=None, max_length=400),
                 limit: int = Query(default=50, ge=1, le=200)) -> Page[TicketOut]:
-    if principal.customer_id is not None:
-        principal.ensure_may_see(customer_id or principal.customer_id, "customer")
-        customer_id = principal.customer_id
+    customer_id = principal.customer_filter(customer_id)
     after = _cursor_in(cursor)
     items: list[TicketOut] = []
     while len(items) < limit:

@@ -142,9 +142,7 @@ class ComplaintService:
 
     async def listing(self, principal: Principal, *, customer_id: str | None, status: str | None,
                       overdue_on: date | None, limit: int) -> list[Complaint]:
-        if principal.is_customer:
-            principal.ensure_may_see(customer_id or principal.customer_id or "", "customer")
-            customer_id = principal.customer_id
+        customer_id = principal.customer_filter(customer_id)
         return list(await repo.complaints(self.session, customer_id=customer_id, status=status,
                                           overdue_on=overdue_on, limit=limit))
 
