@@ -4,16 +4,36 @@ HTTP peer that tests talk to (another service, a CRM webhook receiver, a flaky d
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 from typing import Any
 
 import uvicorn
 
 
+def _ephemeral_range_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port for a server a test starts later. Chosen below the kernel's ephemeral
+    range: a port the kernel hands out (bind to 0) can be taken by any outgoing connection
+    (database, HTTP client) as its local port before the server binds it, and the test fails
+    at random."""
+    top = _ephemeral_range_start()
+    for _ in range(500):
+        port = random.randrange(max(1024, top - 12000), top)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class Served:
