@@ -10,7 +10,8 @@ Failed requests (4xx) roll back and leave no record: a retry after fixing the ca
 from __future__ import annotations
 
 import hashlib
-import json
+
+import orjson
 from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Request
@@ -39,10 +40,39 @@ class IdempotentReplay(Exception):
 
 def _fingerprint(method: str, path: str, raw: bytes) -> str:
     try:
-        canonical = json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+        canonical = orjson.dumps(orjson.loads(raw or b"null"), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
         canonical = raw
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def settle_existing(key: str | None, fingerprint: str, *, record_fingerprint: str, method: str, path: str,
+                    status_code: int | None, body: Any) -> None:
+    """A key that is already taken, by this caller: a different request under it → 422
+    `idempotency_key_reused`; one still in progress → 409; otherwise its response is replayed."""
+    if record_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was first used for a different request "
+                                   f"({method} {path}); use a new key for a new request")
+    if status_code is None:
+        raise IdempotencyInProgress()
+    raise IdempotentReplay(status_code, body)
+
+
+def read_key(request: Request, *, required: bool) -> str | None:
+    """The request's `Idempotency-Key`, checked (1 to 200 characters); missing → 400 when required."""
+    key = request.headers.get(HEADER)
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise Unprocessable(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
+    elif required:
+        raise IdempotencyKeyRequired(f"send an {HEADER} header (a UUID per logical request)")
+    return key
+
+
+async def request_fingerprint(request: Request) -> str:
+    """What a key is bound to: method, path and the canonical JSON body."""
+    return _fingerprint(request.method, request.scope["path"], await request.body())
 
 
 class Idempotency:
@@ -57,12 +87,8 @@ class Idempotency:
         return (await self.uow.session.execute(stmt)).scalar_one_or_none()
 
     def _check(self, record: IdempotencyRecord) -> None:
-        if record.fingerprint != self.fingerprint:
-            raise IdempotencyKeyReused(f"Idempotency-Key {self.key!r} was first used for a different request "
-                                       f"({record.method} {record.path}); use a new key for a new request")
-        if record.status_code is None:
-            raise IdempotencyInProgress()
-        raise IdempotentReplay(record.status_code, record.response_body)
+        settle_existing(self.key, self.fingerprint, record_fingerprint=record.fingerprint, method=record.method,
+                        path=record.path, status_code=record.status_code, body=record.response_body)
 
     async def begin(self) -> None:
         """Claim the key with one `INSERT … ON CONFLICT DO NOTHING RETURNING`: a new key is ours;
@@ -99,16 +125,9 @@ class Idempotency:
 def _dependency(required: bool) -> Callable[..., Any]:
     async def _idempotency(request: Request, uow: UoW,
                            principal: Annotated[Principal, Depends(current_principal)]) -> Idempotency:
-        key = request.headers.get(HEADER)
-        if key is not None:
-            key = key.strip()
-            if not key or len(key) > MAX_KEY_LENGTH:
-                raise Unprocessable(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
-        elif required:
-            raise IdempotencyKeyRequired(f"send an {HEADER} header (a UUID per logical request)")
-        raw = await request.body()
+        key = read_key(request, required=required)
         idem = Idempotency(uow, principal.sub, key, request.method, request.url.path,
-                           _fingerprint(request.method, request.url.path, raw))
+                           await request_fingerprint(request))
         await idem.begin()
         return idem
 

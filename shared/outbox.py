@@ -45,6 +45,18 @@ def sinks_for(event_type: str, sinks: dict[str, EventSink]) -> list[str]:
     return [name for name, sink in sinks.items() if any(fnmatch.fnmatchcase(event_type, p) for p in sink.events)]
 
 
+def outbox_rows(*, event_type: str, data: dict[str, Any], subject: str | None, source: str, now: datetime,
+                sinks: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One event as its envelope and its outbox rows (one per sink; an event nobody subscribes
+    to gets one row for `NO_SINK`, marked delivered at once)."""
+    body = envelope(event_id=new_id("evt"), event_type=event_type, source=source, occurred_at=now,
+                    subject=subject, data=data)
+    rows = [{"event_id": body["id"], "event_type": event_type, "sink": sink, "payload": body,
+             "request_id": current_request_id(), "created_at": now, "next_attempt_at": now, "attempts": 0,
+             "delivered_at": now if sink == NO_SINK else None} for sink in (sinks or [NO_SINK])]
+    return body, rows
+
+
 class OutboxWriter:
     """Bound to one unit of work: `emit` adds rows to the session, nothing leaves before commit."""
 
@@ -56,19 +68,13 @@ class OutboxWriter:
         self.to_deliver = False  # any row for a real sink (the relay has work after commit)
 
     def emit(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> str:
-        now = self.clock.now()
-        event_id = new_id("evt")
-        body = envelope(event_id=event_id, event_type=event_type, source=self.source, occurred_at=now,
-                        subject=subject, data=data)
-        sinks = list(self.resolve_sinks(event_type)) or [NO_SINK]
-        self.to_deliver = self.to_deliver or sinks != [NO_SINK]
-        for sink in sinks:
-            self.session.add(OutboxMessage(
-                event_id=event_id, event_type=event_type, sink=sink, payload=body, request_id=current_request_id(),
-                created_at=now, next_attempt_at=now, delivered_at=now if sink == NO_SINK else None,
-            ))
+        sinks = list(self.resolve_sinks(event_type))
+        body, rows = outbox_rows(event_type=event_type, data=data, subject=subject, source=self.source,
+                                 now=self.clock.now(), sinks=sinks)
+        self.to_deliver = self.to_deliver or bool(sinks)
+        self.session.add_all([OutboxMessage(**row) for row in rows])
         self.emitted.append(body)
-        return event_id
+        return body["id"]
 
 
 class Deliverer(Protocol):

@@ -27,6 +27,7 @@ from shared.outbox import (
     NO_SINK, Deliverer, OutboxRelay, OutboxWriter, RelayPolicy, close_deliverers, pending_filter, sinks_for,
 )
 from shared.settings import ServiceSettings
+from shared.atomic_create import AtomicCreate
 from shared.uow import UnitOfWork
 from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
 
@@ -59,6 +60,7 @@ class Runtime:
             batch_size=settings.relay_batch_size, lease_seconds=settings.relay_lease_seconds,
             max_attempts=settings.relay_max_attempts, backoff_base=settings.relay_backoff_base,
             backoff_max=settings.relay_backoff_max, poll_interval=settings.relay_poll_interval))
+        self.creates = AtomicCreate(self.db, source=settings.service_name, resolve_sinks=self.resolve_sinks)
         self.registry = CollectorRegistry()
         self._outbox_pending = Gauge("outbox_pending_messages", "Outbox rows not yet delivered", ["service"],
                                      registry=self.registry)

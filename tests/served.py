@@ -37,8 +37,8 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, *, lifespan: str = "off", port: int | None = None) -> None:
+        self.port = port or free_port()  # a port chosen beforehand when peers must know it first
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan=lifespan))
         self._task: asyncio.Task[None] | None = None

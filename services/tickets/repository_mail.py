@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from services.tickets.models import CustomerContact, InboundMail
+from shared.atomic_create import Row, Upsert, core_statement
 
 _NO_RAW = defer(InboundMail.raw, raiseload=True)  # type: ignore[arg-type]
 
@@ -30,21 +30,17 @@ async def contacts(session: AsyncSession, *, customer_id: str | None, after: str
     return (await session.execute(stmt.order_by(CustomerContact.email).limit(limit))).scalars().all()
 
 
-async def upsert_contact(session: AsyncSession, values: dict[str, Any], *, only_if_source: str | None = None) -> None:
-    """Insert or update one directory entry in one statement (`ON CONFLICT DO UPDATE`), so two
-    tickets filed at once for a new contact do not collide. With `only_if_source`, an existing
-    entry is updated only while its source is that one, and only when it would change."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(CustomerContact).values(**values)
-    changes = {k: stmt.excluded[k] for k in ("customer_id", "product", "name", "source", "updated_at")}
-    where = None
-    if only_if_source is not None:  # and only when something changes: no new row version for a repeat
-        where = (CustomerContact.source == only_if_source) & (
-            (CustomerContact.customer_id != stmt.excluded.customer_id)
-            | (CustomerContact.product != stmt.excluded.product)
-            | CustomerContact.name.is_distinct_from(stmt.excluded.name))  # type: ignore[union-attr]
-    await session.execute(stmt.on_conflict_do_update(index_elements=[CustomerContact.email], set_=changes,
-                                                     where=where))
+# One directory entry in one statement (`ON CONFLICT DO UPDATE`), so two tickets filed at once for
+# a new contact do not collide. Automatic filling (source `api`) updates an existing entry only
+# while its source is `api`, and only when it would change.
+CONTACT_UPSERT = Upsert(index=("email",), update=("customer_id", "product", "name", "source", "updated_at"))
+AUTOMATIC_CONTACT_UPSERT = Upsert(index=CONTACT_UPSERT.index, update=CONTACT_UPSERT.update, only_if=("source", "api"),
+                                  changed=("customer_id", "product", "name"))
+
+
+async def upsert_contact(session: AsyncSession, values: dict[str, Any], upsert: Upsert = CONTACT_UPSERT) -> None:
+    row = Row(CustomerContact.__table__, values, upsert)  # type: ignore[attr-defined]
+    await session.execute(core_statement(row, session.get_bind().dialect.name))
 
 
 async def get_inbound(session: AsyncSession, mail_id: str, *, for_update: bool = False) -> InboundMail | None:

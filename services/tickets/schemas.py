@@ -7,9 +7,9 @@ import binascii
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from shared.schemas import StrictModel
+from shared.schemas import Email, StrictModel
 
 Channel = Literal["api", "email", "phone", "portal"]
 Status = Literal["new", "open", "awaiting_customer", "resolved", "closed"]
@@ -18,7 +18,7 @@ SlaState = Literal["running", "warning", "breached", "met", "paused", "none"]
 
 class Contact(StrictModel):
     name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
+    email: Email
     phone: str | None = Field(default=None, max_length=40)
 
 
@@ -99,7 +99,9 @@ class SlaOut(BaseModel):
     breached_at: datetime | None
     excused: bool
     contractual: bool
-    explanation: str | None = None
+    explanation: str | None = Field(default=None, description=(
+        "How the reaction deadline is reached, in the plan's local time: hours used per day, pauses, holidays. "
+        "Given when one ticket is read (it reflects the pauses so far); not in lists or the create response."))
 
 
 class TicketOut(BaseModel):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from shared.schemas import StrictModel
+from shared.schemas import Email, StrictModel
 
 _CUSTOMER = r"^[A-Za-z0-9._:@\-]+$"
 _PHONE = r"^\+?[0-9][0-9 ()\-]{3,38}$"
@@ -26,7 +26,7 @@ class CallbackIn(StrictModel):
     ticket_id: str | None = Field(default=None, max_length=40, description="The ticket the call is about, if any.")
     calling_number: str = Field(pattern=_PHONE, description="The number the customer called from: attempts 1 and 2.")
     order_number: str = Field(pattern=_PHONE, description="The phone number given in the order: attempt 3.")
-    contact_email: EmailStr = Field(description="The order's e-mail address: told of every failed attempt.")
+    contact_email: Email = Field(description="The order's e-mail address: told of every failed attempt.")
 
 
 class AttemptIn(StrictModel):

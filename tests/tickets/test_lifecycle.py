@@ -58,6 +58,9 @@ async def test_waiting_for_the_customer_pauses_the_clock_R_T2(world):
     resumed = (await agent.get(f"/v1/tickets/{ticket['id']}")).json()
     assert resumed["status"] == "open"
     assert resumed["sla"]["reaction_due_at"].startswith("2026-11-23T13:30:00")  # moved by the 2 h paused
+    # Reading the ticket explains its deadline with the pause in it (local time, CET).
+    assert "paused 2 h" in resumed["sla"]["explanation"] and "14:30" in resumed["sla"]["explanation"]
+    assert ticket["sla"]["explanation"] is None  # the create response leaves it to the read
     history = [e["kind"] for e in (await agent.get(f"/v1/tickets/{ticket['id']}/history")).json()]
     assert history.count("status_changed") == 2
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import EmailStr
 
 from services.tickets.api.deps import scoped
 from services.tickets.errors import ContactNotFound
@@ -14,7 +13,7 @@ from services.tickets.schemas_mail import ContactIn, ContactOut
 from services.tickets.service.contacts import ContactService
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_WRITE
-from shared.schemas import Page, keyset_page
+from shared.schemas import Email as EmailAddress, Page, keyset_page
 from shared.uow import UoW
 
 router = APIRouter(prefix="/v1/contacts", tags=["e-mail channel"])
@@ -25,7 +24,7 @@ async def contact_service(uow: UoW) -> ContactService:
 
 
 Contacts = Annotated[ContactService, Depends(contact_service)]
-Email = Annotated[EmailStr, Path(description="The contact's e-mail address (matched case-insensitively).")]
+Email = Annotated[EmailAddress, Path(description="The contact's e-mail address (matched case-insensitively).")]
 
 
 def contact_out(contact: CustomerContact) -> ContactOut:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -11,6 +11,7 @@ from services.tickets import repository as repo
 from services.tickets.models import Attachment, Ticket, TicketMessage
 from services.tickets.schemas import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
 from services.tickets.service.queue import clock_running
+from services.tickets.service.sla import explain
 from services.tickets.service.tickets import TicketService
 from shared.auth import Principal, scoped  # noqa: F401 - scoped is re-exported to the routes
 from shared.uow import UoW
@@ -44,30 +45,34 @@ def sla_out(ticket: Ticket, now: datetime, explanation: str | None = None) -> Sl
 
 
 def ticket_out(ticket: Ticket, now: datetime) -> TicketOut:
+    return TicketOut(**_ticket_fields(ticket, now))
+
+
+def _ticket_fields(ticket: Ticket, now: datetime, explanation: str | None = None) -> dict[str, Any]:
     plan = {k: ticket.policy[k] for k in ("plan_id", "plan_version", "plan_name", "source", "contract_id")}
-    return TicketOut(
+    return dict(
         id=ticket.id, customer_id=ticket.customer_id, product_id=ticket.product_id,
         licence_reference=ticket.licence_reference, subject=ticket.subject, description=ticket.description,
         category=ticket.category, channel=ticket.channel, contact=ticket.contact, status=ticket.status,  # type: ignore[arg-type]
         priority=ticket.priority, out_of_scope=ticket.out_of_scope, scope_note=ticket.scope_note, plan=plan,
         assignee=ticket.assignee, accepted_at=ticket.accepted_at, resolved_at=ticket.resolved_at,
-        closed_at=ticket.closed_at, sla=sla_out(ticket, now))
+        closed_at=ticket.closed_at, sla=sla_out(ticket, now, explanation))
 
 
-async def ticket_detail(tickets: TicketService, ticket: Ticket, principal: Principal,
-                        thread: tuple[list[TicketMessage], list[Attachment]] | None = None) -> TicketDetailOut:
-    """The ticket with its thread; `thread` when the caller already holds it (nothing re-read)."""
-    if thread is None:
-        messages = list(await repo.messages(tickets.session, ticket.id, public_only=principal.customer_id is not None))
-        attachments = list(await repo.attachments_of(tickets.session, [m.id for m in messages]))
-    else:
-        messages, attachments = thread
+async def ticket_detail(tickets: TicketService, ticket: Ticket, principal: Principal) -> TicketDetailOut:
+    """The ticket with the thread the principal may see."""
+    messages = list(await repo.messages(tickets.session, ticket.id, public_only=principal.customer_id is not None))
+    attachments = list(await repo.attachments_of(tickets.session, [m.id for m in messages]))
+    explanation = explain(ticket.policy, ticket.accepted_at, await tickets.pause_intervals(ticket)).text
+    return thread_detail(ticket, messages, attachments, tickets.now(), explanation)
+
+
+def thread_detail(ticket: Ticket, messages: list[TicketMessage], attachments: list[Attachment],
+                  now: datetime, explanation: str | None = None) -> TicketDetailOut:
     by_message: dict[str, list[AttachmentOut]] = {}
     for a in attachments:
         by_message.setdefault(a.message_id, []).append(AttachmentOut(id=a.id, filename=a.filename,
                                                                      content_type=a.content_type, size=a.size))
-    base = ticket_out(ticket, tickets.now())
-    detail = TicketDetailOut(**base.model_dump(), messages=[
+    return TicketDetailOut(**_ticket_fields(ticket, now, explanation), messages=[
         MessageOut(id=m.id, at=m.at, author=m.author, author_kind=m.author_kind, visibility=m.visibility,
                    body=m.body, channel=m.channel, attachments=by_message.get(m.id, [])) for m in messages])
-    return detail

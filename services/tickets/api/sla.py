@@ -11,7 +11,7 @@ from services.tickets.api.deps import Tickets, scoped
 from services.tickets.errors import EntitlementsUnavailable, UnknownProduct
 from services.tickets.schemas import SlaPreviewOut
 from services.tickets.service.monitor import SlaMonitor
-from services.tickets.service.sla import due_times
+from services.tickets.service.sla import due_times, explain
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_SUPERVISE
 from shared.schemas import StrictModel
@@ -29,7 +29,7 @@ async def preview(request: Request, _: scoped(TICKETS_READ), plan_id: str = Quer
     policy = {"support_hours": plan["support_hours"], "reaction": plan["reaction"]}
     due = due_times(policy, at)
     return SlaPreviewOut(plan_id=plan_id, accepted_at=at, reaction_due_at=due.reaction_due_at,
-                         limit_due_at=due.limit_due_at, explanation=due.explanation.text)
+                         limit_due_at=due.limit_due_at, explanation=explain(policy, at).text)
 
 
 class ScanIn(StrictModel):

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.tickets import repository as repo
-from services.tickets.api.deps import Tickets, scoped, ticket_detail, ticket_out
+from services.tickets.api.deps import Tickets, scoped, thread_detail, ticket_detail, ticket_out
 from services.tickets.errors import (
     AttachmentTooLarge, DescriptionTooShort, EntitlementsUnavailable, InvalidTicketTransition, NoEntitlement,
     ReopenWindowOver, TicketClosed, TicketNotFound, UnknownProduct,
 )
 from services.tickets.models import Attachment
+from services.tickets.service.filing import prepare_filing
 from services.tickets.schemas import (
     AssignIn, HistoryOut, MessageIn, MessageOut, NoteIn, RequestDetailsIn, TicketDetailOut, TicketIn, TicketOut,
 )
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.idempotency import IdempotencyRequired
+from shared.atomic_create import Prepared, create_once
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
 from shared.schemas import Page
 
@@ -43,12 +45,19 @@ _EXAMPLE = {
                                        AttachmentTooLarge, EntitlementsUnavailable, IdempotencyKeyRequired,
                                        IdempotencyKeyReused),
              openapi_extra={"requestBody": {"content": {"application/json": {"example": _EXAMPLE}}}})
-async def file_ticket(body: TicketIn, tickets: Tickets, idem: IdempotencyRequired, principal: scoped(TICKETS_WRITE)):
+async def file_ticket(body: TicketIn, request: Request, principal: scoped(TICKETS_WRITE)) -> Response:
     principal.ensure_may_see(body.customer_id, "customer")
     if principal.customer_id is not None and body.channel not in ("api", "portal"):
         raise Forbidden("customers file tickets through the portal, the API or e-mail")
-    ticket, message, attachments = await tickets.file_thread(body, principal)
-    return await idem.respond(201, await ticket_detail(tickets, ticket, principal, ([message], attachments)))
+    state = request.app.state
+
+    async def prepare(now: datetime) -> Prepared:
+        filing = await prepare_filing(state.runtime.settings, state.entitlements, body, principal, now)
+        detail = thread_detail(filing.ticket, [filing.message], filing.attachments, now)
+        return Prepared(201, detail.model_dump_json(), filing.rows(), [filing.event])
+
+    # The ticket, its first message, history, contact, event and the key in one statement.
+    return await create_once(request, principal.sub, prepare)
 
 
 def _cursor_out(key: str) -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from services.tickets import repository_mail as repo
 from services.tickets.errors import ContactNotFound
@@ -24,15 +23,14 @@ def normalise_address(email: str) -> str:
     return email.strip().lower()
 
 
-async def remember_ticket_contact(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-    """Called for every ticket filed: its contact may write by e-mail from now on."""
+def ticket_contact(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
+    """The directory entry a filed ticket leaves (its contact may write by e-mail from now on);
+    written with `repo.AUTOMATIC_CONTACT_UPSERT`, so a CRM entry is never changed."""
     email = ticket.contact.get("email")
     if not email:
-        return
-    await repo.upsert_contact(session, {
-        "email": normalise_address(email), "customer_id": ticket.customer_id, "product": ticket.product_id,
-        "name": ticket.contact.get("name"), "source": "api", "created_at": now, "updated_at": now,
-    }, only_if_source="api")
+        return None
+    return {"email": normalise_address(email), "customer_id": ticket.customer_id, "product": ticket.product_id,
+            "name": ticket.contact.get("name"), "source": "api", "created_at": now, "updated_at": now}
 
 
 class ContactService:

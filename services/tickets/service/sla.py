@@ -4,6 +4,8 @@ the policy snapshot, replaying the ticket's pauses (R-T2, R-T4, R-T5)."""
 from __future__ import annotations
 
 import json
+
+import orjson
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -23,12 +25,16 @@ def _calendar(spec_json: str, round_the_clock: bool) -> Calendar:
 def calendar_for(policy: dict[str, Any]) -> Calendar:
     """The calendar the reaction time is counted in (cached: calendars are immutable)."""
     rtc = policy["reaction"]["mode"] == ROUND_THE_CLOCK
-    return _calendar(json.dumps(policy["support_hours"], sort_keys=True), rtc)
+    return _calendar(_key(policy["support_hours"]), rtc)
 
 
 def hours_calendar(policy: dict[str, Any]) -> Calendar:
     """The plan's support hours themselves (warnings are raised only while these are open)."""
-    return _calendar(json.dumps(policy["support_hours"], sort_keys=True), False)
+    return _calendar(_key(policy["support_hours"]), False)
+
+
+def _key(spec: dict[str, Any]) -> str:
+    return orjson.dumps(spec, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def target_minutes(policy: dict[str, Any]) -> int:
@@ -40,15 +46,19 @@ def target_minutes(policy: dict[str, Any]) -> int:
 class DueTimes:
     reaction_due_at: datetime
     limit_due_at: datetime | None
-    explanation: Explanation
 
 
 def due_times(policy: dict[str, Any], accepted_at: datetime, pauses: Sequence[Pause] = ()) -> DueTimes:
     cal = calendar_for(policy)
-    explanation = cal.explain(accepted_at, target_minutes(policy), pauses)
     limit = policy["reaction"].get("limit_minutes")
-    limit_due = cal.add(accepted_at, limit, pauses) if limit else None
-    return DueTimes(explanation.due_at, limit_due, explanation)
+    return DueTimes(cal.add(accepted_at, target_minutes(policy), pauses),
+                    cal.add(accepted_at, limit, pauses) if limit else None)
+
+
+def explain(policy: dict[str, Any], accepted_at: datetime, pauses: Sequence[Pause] = ()) -> Explanation:
+    """How the reaction deadline is reached, step by step in local time (pure: computed when
+    someone reads it, so it always reflects the pauses so far)."""
+    return calendar_for(policy).explain(accepted_at, target_minutes(policy), pauses)
 
 
 def minutes_used(policy: dict[str, Any], accepted_at: datetime, until: datetime, pauses: Sequence[Pause] = ()) -> float:

@@ -12,24 +12,18 @@ from typing import Any
 
 from services.tickets import repository as repo
 from services.tickets.clients import EntitlementsClient
-from services.tickets.errors import (
-    AttachmentTooLarge, DescriptionTooShort, InvalidTicketTransition, ReopenWindowOver, TicketClosed, TicketNotFound,
-)
+from services.tickets.errors import InvalidTicketTransition, ReopenWindowOver, TicketClosed, TicketNotFound
 from services.tickets.models import Attachment, Ticket, TicketEvent, TicketMessage, TicketPause
 from services.tickets.schemas import AttachmentIn, TicketIn
-from services.tickets.service import policy as policies
-from services.tickets.service.contacts import remember_ticket_contact
+from services.tickets.service.filing import (
+    actor_kind, check_attachments, event_data, new_message, prepare_filing,
+)
 from services.tickets.service.queue import queue_key
 from services.tickets.service.sla import due_times
 from services.tickets.settings import TicketsSettings
 from shared.auth import Principal
-from shared.ids import new_id
+from shared.atomic_create import core_statement
 from shared.uow import UnitOfWork
-
-
-def actor_kind(principal: Principal) -> str:
-    return "customer" if principal.customer_id is not None else (
-        "agent" if principal.has("tickets:manage") else "system")
 
 
 class TicketService:
@@ -65,55 +59,17 @@ class TicketService:
 
     async def file_thread(self, data: TicketIn, principal: Principal
                           ) -> tuple[Ticket, TicketMessage, list[Attachment]]:
-        """Files a ticket; returns it with its first message and attachments."""
-        if len(data.description.strip()) < self.settings.min_description_chars:
-            raise DescriptionTooShort(f"describe the problem in at least {self.settings.min_description_chars} "
-                                      "characters: what happened, where, since when (R-T1)")
-        self._check_attachments(data.attachments)
-        entitlement = policies.choose_entitlement(await self.entitlements.entitlements(data.customer_id, data.product),
-                                                  data.licence_reference)
-        policy = policies.snapshot(entitlement)
-        out_of_scope, note = policies.scope(policy, data.category)
-        now = self.now()
-        due = due_times(policy, now)
-        ticket = Ticket(
-            id=new_id("tkt"), customer_id=data.customer_id, product_id=data.product,
-            licence_reference=policy["licence"], subject=data.subject, description=data.description,
-            category=data.category, channel=data.channel, contact=data.contact.model_dump(mode="json"),
-            status="new", priority=policies.queue_priority(policy), out_of_scope=out_of_scope, scope_note=note,
-            policy=policy, assignee=(policy["tam"] or {}).get("email"),  # R-T8: Advanced tickets go to the TAM
-            accepted_at=now, reaction_due_at=due.reaction_due_at, limit_due_at=due.limit_due_at,
-            updated_at=now, queue_key="",
-        )
-        ticket.queue_key = queue_key(ticket)
-        # Inserted parent first (the tables have foreign keys and no ORM relationships to order
-        # them); the history row goes with the commit, and the new ticket is not updated again.
-        self.session.add(ticket)
-        await self.session.flush()
-        message, attachments = await self._flush_message(ticket, principal.sub, actor_kind(principal), "public",
-                                                         data.description, data.channel, data.attachments)
-        self.session.add(TicketEvent(ticket_id=ticket.id, at=now, kind="created", actor=principal.sub, data={
-            "plan_id": policy["plan_id"], "source": policy["source"], "out_of_scope": out_of_scope,
-            "reaction_due_at": due.reaction_due_at.isoformat(), "explanation": due.explanation.text}))
-        self.uow.events.emit("ticket.created", self.event_data(ticket), subject=ticket.id)
-        await remember_ticket_contact(self.session, ticket, now)  # it may write by e-mail from now on
-        return ticket, message, attachments
-
-    def _check_attachments(self, attachments: list[AttachmentIn]) -> None:
-        for item in attachments:
-            if len(item.content()) > self.settings.max_attachment_bytes:
-                raise AttachmentTooLarge(f"{item.filename} exceeds {self.settings.max_attachment_bytes} bytes")
+        """Files a ticket inside this unit of work (the mail channel); returns it with its first
+        message and attachments. The API writes the same rows in one statement (api/tickets.py)."""
+        filing = await prepare_filing(self.settings, self.entitlements, data, principal, self.now())
+        dialect = self.session.get_bind().dialect.name
+        for row in filing.rows():
+            await self.session.execute(core_statement(row, dialect))
+        self.uow.events.emit(filing.event.type, filing.event.data, subject=filing.event.subject)
+        return filing.ticket, filing.message, filing.attachments
 
     def event_data(self, ticket: Ticket, **extra: Any) -> dict[str, Any]:
-        return {"ticket_id": ticket.id, "customer_id": ticket.customer_id, "product_id": ticket.product_id,
-                "subject": ticket.subject, "status": ticket.status, "category": ticket.category,
-                "plan_id": ticket.policy["plan_id"], "priority": ticket.priority, "assignee": ticket.assignee,
-                "out_of_scope": ticket.out_of_scope, "contact_email": ticket.contact.get("email"),
-                "reaction_due_at": ticket.reaction_due_at.isoformat() if ticket.reaction_due_at else None,
-                # for the mail channel's wording (a free plan's reaction is an estimate with a limit)
-                "plan_name": ticket.policy.get("plan_name"),
-                "reaction_contractual": bool(ticket.policy["reaction"].get("contractual", True)),
-                "limit_due_at": ticket.limit_due_at.isoformat() if ticket.limit_due_at else None, **extra}
+        return event_data(ticket, **extra)
 
     # ---- history and messages ----------------------------------------------------------------
 
@@ -127,15 +83,9 @@ class TicketService:
                              attachments: list[AttachmentIn] = ()  # type: ignore[assignment]
                              ) -> tuple[TicketMessage, list[Attachment]]:
         """Writes a message, then its attachments (if any)."""
-        message = TicketMessage(id=new_id("msg"), ticket_id=ticket.id, at=self.now(), author=author,
-                                author_kind=kind, visibility=visibility, body=body, channel=channel)
+        message, added = new_message(ticket.id, self.now(), author, kind, visibility, body, channel, attachments)
         self.session.add(message)
         await self.session.flush()
-        added = []
-        for item in attachments:
-            content = item.content()
-            added.append(Attachment(id=new_id("att"), message_id=message.id, filename=item.filename,
-                                    content_type=item.content_type, size=len(content), content=content))
         if added:
             self.session.add_all(added)
             await self.session.flush()
@@ -153,7 +103,7 @@ class TicketService:
                     attachments: list[AttachmentIn], channel: str = "api") -> TicketMessage:
         ticket = await self.visible(ticket_id, principal, for_update=True)
         self._not_closed(ticket)
-        self._check_attachments(attachments)
+        check_attachments(self.settings, attachments)
         kind = actor_kind(principal)
         if kind == "customer":
             visibility = "public"  # customers cannot write internal notes
