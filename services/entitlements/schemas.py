@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.errors import register_validation_code
 from shared.nip import normalize_nip
-from shared.schemas import MoneyStr, NonNegativeMoney, StrictModel
+from shared.schemas import Email, MoneyStr, NonNegativeMoney, StrictModel
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Id = str
@@ -167,15 +167,20 @@ class LicenceOut(BaseModel):
 
 class Person(StrictModel):
     name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
+    email: Email
     phone: str | None = Field(default=None, max_length=40)
 
 
 class BillingDetails(StrictModel):
     name: str = Field(min_length=1, max_length=300)
     nip: str = Field(description="Polish tax id; checksum validated (422 `invalid_nip`).")
-    address: str = Field(min_length=1, max_length=500)
-    email: EmailStr
+    address: str = Field(min_length=1, max_length=500, description="One line, e.g. `ul. Prosta 1, 00-001 Warszawa`.")
+    email: Email
+    payment_instrument: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="The payment provider's token for the card or the direct-debit mandate that billing charges "
+                    "(R-B2); in the sandbox a test card number or IBAN. Without it, charges wait until billing "
+                    "gets one (`PUT /v1/accounts/{contract_id}/payment-instrument`).")
 
     @field_validator("nip")
     @classmethod

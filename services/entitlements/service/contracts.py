@@ -42,6 +42,7 @@ def contract_event_data(contract: Contract, licence: Licence | None = None, plan
         data["licence"] = {"id": licence.id, "product": licence.product, "reference": licence.reference}
     if plan is not None:
         data["price_net"] = f"{plan.price_net:.2f}"
+        data["plan_name"] = plan.name
         data["currency"] = "PLN"
     data.update(extra)
     return data
@@ -133,7 +134,8 @@ class ContractService:
                                      f"{product.id} contract") from None
             raise
         await self.record_history(contract, "created", None, actor, None, {"mode": data.mode, "plan_version": plan.version})
-        self.uow.events.emit("contract.created", contract_event_data(contract, licence, plan), subject=contract.id)
+        self.uow.events.emit("contract.created", contract_event_data(contract, licence, plan, created_by=actor),
+                             subject=contract.id)
         return contract, licence
 
     def _seller_representative(self) -> dict[str, Any]:

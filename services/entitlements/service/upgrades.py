@@ -58,7 +58,8 @@ class UpgradeService:
                                       {"to_plan_id": target.plan_id, "quote": quote_json(quote)})
         self.uow.events.emit("contract.upgrade_requested", contract_event_data(
             contract, from_plan_id=current.plan_id, to_plan_id=target.plan_id, to_plan_version=target.version,
-            to_price_net=f"{target.price_net:.2f}", as_of=day.isoformat(), quote=quote_json(quote)),
+            to_price_net=f"{target.price_net:.2f}", to_plan_name=target.name, as_of=day.isoformat(),
+            quote=quote_json(quote)),
             subject=contract.id)
         return contract, quote, False
 
