@@ -1,0 +1,79 @@
+"""An issued invoice as a document: everything R-B10 requires on a Polish VAT invoice, in one
+immutable value that the renderers (PDF, KSeF FA(3) XML) take. No I/O, no database: the billing
+service builds it from its tables; renderers never compute money, they only print it.
+
+Amounts are exact `Decimal` złoty with two places (R-B9); for a correcting invoice (credit
+note) the lines and totals are the *differences* (negative for a refund), and `corrected` names
+the original (R-B10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    nip: str  # ten digits, no separators
+    street: str  # "ul. Prosta 1"
+    postal_code: str  # "00-001"
+    city: str
+    country: str = "PL"
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    position: int  # 1, 2, …
+    name: str
+    quantity: Decimal
+    unit: str  # "mies." (a month of support), "min" (remote-help minutes), "szt." (a session)
+    unit_net: Decimal
+    net: Decimal
+    vat_rate: int  # percent: 23
+    vat: Decimal
+    gross: Decimal
+
+
+@dataclass(frozen=True)
+class RateTotal:
+    vat_rate: int
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+
+
+@dataclass(frozen=True)
+class CorrectedInvoice:
+    number: str
+    issue_date: date
+    ksef_number: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    number: str  # FV/2026/11/000123 (corrections: KOR/2026/11/000004)
+    kind: Literal["invoice", "correction"]
+    issue_date: date
+    supply_date: date  # date of supply: the first day of the period served
+    period_start: date | None
+    period_end: date | None
+    place_of_issue: str
+    seller: Party
+    buyer: Party
+    lines: tuple[DocumentLine, ...]
+    totals: tuple[RateTotal, ...]  # per VAT rate (R-B12)
+    net_total: Decimal
+    vat_total: Decimal
+    gross_total: Decimal
+    payment_due: date
+    payment_method: Literal["card", "direct_debit"]
+    seller_bank_account: str | None = None  # IBAN, PL + 26 digits
+    currency: str = "PLN"
+    corrected: CorrectedInvoice | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
