@@ -42,7 +42,8 @@ SERVICES: dict[str, ServiceSpec] = {
                                 "services.entitlements.main:create_app"),
     "tickets": ServiceSpec("tickets", 8002, "TICKETS_", "services.tickets.settings:TicketsSettings",
                            "services.tickets.main:create_app"),
-    # billing (8003) joins here when it exists (issue 4).
+    "billing": ServiceSpec("billing", 8003, "BILLING_", "services.billing.settings:BillingSettings",
+                           "services.billing.main:create_app"),
 }
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -117,9 +118,58 @@ def _ports() -> tuple[dict[str, int], dict[str, str]]:
     """Each service's default port when it is free; otherwise another one through its variable,
     which the supervisor serves on and polls for readiness."""
     defaults = {"ENTITLEMENTS_PORT": DEFAULT_PORT, "TICKETS_PORT": 8002, "TICKETS_SMTP_LISTEN_PORT": 2525,
-                "SUPPORT_MAILSINK_PORT": 1025}
+                "SUPPORT_MAILSINK_PORT": 1025, "BILLING_PORT": 8003, "PAYSANDBOX_PORT": 8090}
     ports = {name: (free_port() if _port_in_use(default) else default) for name, default in defaults.items()}
     return ports, {name: str(port) for name, port in ports.items() if port != defaults[name]}
+
+
+def _client(data_dir: Path, role: str, port: int) -> httpx.Client:
+    token = supportctl("token", "--role", role, "--data-dir", str(data_dir)).stdout.strip()
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"authorization": f"Bearer {token}"},
+                        timeout=15)
+
+
+def _eventually(probe, what: str, timeout: float = 30):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _billing_flow(data_dir: Path, ports: dict[str, int], contract_id: str) -> None:
+    """Issue 4's flows against the real processes: the purchase is invoiced and charged through the
+    payment sandbox, which makes the contract active (R-B1, R-B11); then a failed payment suspends it
+    (R-B5, R-E4) and paying the arrears resumes it."""
+    with _client(data_dir, "admin", ports["ENTITLEMENTS_PORT"]) as ent, \
+            _client(data_dir, "admin", ports["BILLING_PORT"]) as billing:
+        def status(wanted: str):  # type: ignore[no-untyped-def]
+            return lambda: ent.get(f"/v1/contracts/{contract_id}").json()["status"] == wanted
+        _eventually(status("active"), "the first invoice paid by direct debit to activate the contract")
+        first = billing.get("/v1/invoices", params={"contract_id": contract_id}).json()["items"][0]
+        assert (first["purpose"], first["status"]) == ("first", "paid")
+        assert billing.get(f"/v1/invoices/{first['id']}/pdf").content.startswith(b"%PDF")
+        # the card on file now declines; the upgrade supplement cannot be collected
+        assert billing.put(f"/v1/accounts/{contract_id}/payment-instrument", json={
+            "payment_method": "card", "payment_instrument": "4000000000009995"}).status_code == 200
+        assert ent.post(f"/v1/contracts/{contract_id}/upgrade", json={"plan_id": "o365-advanced"}).status_code < 300
+
+        def supplement():  # type: ignore[no-untyped-def]
+            items = billing.get("/v1/invoices", params={"contract_id": contract_id}).json()["items"]
+            found = [i for i in items if i["purpose"] == "upgrade"]
+            charges_failed = found and billing.post("/v1/dunning-runs", json={
+                "as_of": datetime.now(timezone.utc).isoformat()}).json()["overdue"] == [contract_id]
+            return found[0] if charges_failed else None
+        upgrade_invoice = _eventually(supplement, "the declined supplement to make the contract overdue")
+        _eventually(status("suspended"), "entitlements to suspend the overdue contract")
+        paid = billing.post(f"/v1/invoices/{upgrade_invoice['id']}/payments",
+                            json={"amount": upgrade_invoice["gross_total"], "reference": "transfer"})
+        assert paid.status_code == 201, paid.text
+        _eventually(status("active"), "the settled contract to resume")
+        _eventually(lambda: ent.get(f"/v1/contracts/{contract_id}").json()["plan_id"] == "o365-advanced",
+                    "the paid supplement to switch the plan (R-B7)")
 
 
 def _ticket_flow(data_dir: Path, ports: dict[str, int], contract_id: str) -> None:
@@ -128,20 +178,14 @@ def _ticket_flow(data_dir: Path, ports: dict[str, int], contract_id: str) -> Non
     import smtplib
     from email.message import EmailMessage
 
-    def client(role: str, port: int) -> httpx.Client:
-        token = supportctl("token", "--role", role, "--data-dir", str(data_dir)).stdout.strip()
-        return httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"authorization": f"Bearer {token}"},
-                            timeout=15)
-
-    with client("service", ports["ENTITLEMENTS_PORT"]) as service:
-        assert service.post(f"/v1/contracts/{contract_id}/activate").status_code == 200
+    client = lambda role, port: _client(data_dir, role, port)  # noqa: E731
     with client("crm", ports["TICKETS_PORT"]) as crm:
         filed = crm.post("/v1/tickets", headers={"Idempotency-Key": str(uuid.uuid4())}, json={
             "customer_id": "cust-e2e", "product": "office365-support", "subject": "Teams calls drop",
             "description": "Every Teams call of the sales team drops after five minutes since Monday.",
             "category": "basic_config_help", "contact": {"name": "Anna", "email": "anna@contoso.pl"}})
         assert filed.status_code == 201, filed.text
-        assert (filed.json()["plan"]["plan_id"], filed.json()["plan"]["contract_id"]) == ("o365-standard", contract_id)
+        assert (filed.json()["plan"]["plan_id"], filed.json()["plan"]["contract_id"]) == ("o365-advanced", contract_id)
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = "anna@contoso.pl", "support@example.com", "Outlook will not start"
         mail.set_content("Since this morning Outlook closes right after start on every laptop in sales.")
@@ -173,8 +217,9 @@ def test_supportctl_up_serves_a_purchase_and_stops_cleanly_on_sigterm(tmp_path):
         token = supportctl("token", "--role", "shop", "--data-dir", str(data_dir)).stdout.strip()
         headers = {"authorization": f"Bearer {token}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client:
-            bought = client.post("/v1/purchases", json=purchase_body(customer_id="cust-e2e", reference="e2e-tenant"),
-                                 headers={"Idempotency-Key": str(uuid.uuid4())})
+            body = purchase_body(customer_id="cust-e2e", reference="e2e-tenant", payment_method="direct_debit")
+            body["billing"]["payment_instrument"] = "PL61109010140000071219812874"  # the sandbox pays it
+            bought = client.post("/v1/purchases", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
             assert bought.status_code == 201, bought.text
             contract = bought.json()
             read = client.get(f"/v1/contracts/{contract['id']}")
@@ -182,6 +227,7 @@ def test_supportctl_up_serves_a_purchase_and_stops_cleanly_on_sigterm(tmp_path):
             assert (read.json()["id"], read.json()["status"]) == (contract["id"], "pending_payment")
             assert read.json()["licence"]["reference"] == "e2e-tenant"
             assert json.loads(client.get("/v1/products").text), "the demo catalogue is loaded"
+        _billing_flow(data_dir, ports, contract["id"])
         _ticket_flow(data_dir, ports, contract["id"])
 
         process.send_signal(signal.SIGTERM)

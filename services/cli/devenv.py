@@ -13,6 +13,8 @@ from shared.devkeys import ensure_dev_keys
 DATA_DIR_ENV = "SUPPORT_DATA_DIR"
 MAILSINK_PORT_ENV = "SUPPORT_MAILSINK_PORT"  # the development mail sink (`supportctl mailsink`)
 MAILSINK_PORT = 1025
+PAYSANDBOX_PORT_ENV = "PAYSANDBOX_PORT"  # the payment provider's sandbox (`supportctl paysandbox`)
+PAYSANDBOX_PORT = 8090
 
 
 def data_dir(option: Path | None) -> Path:
@@ -26,6 +28,10 @@ def port_of(spec: ServiceSpec) -> int:
 
 def mailsink_port() -> int:
     return int(os.environ.get(MAILSINK_PORT_ENV, MAILSINK_PORT))
+
+
+def paysandbox_port() -> int:
+    return int(os.environ.get(PAYSANDBOX_PORT_ENV, PAYSANDBOX_PORT))
 
 
 def dev_defaults(root: Path) -> dict[str, str]:
@@ -46,6 +52,9 @@ def dev_defaults(root: Path) -> dict[str, str]:
             env[f"{p}{other.name.upper()}_URL"] = f"http://127.0.0.1:{port_of(other)}"
         if spec.name == "tickets":  # its outgoing mail goes to the development mail sink
             env.update({f"{p}SMTP_RELAY_HOST": "127.0.0.1", f"{p}SMTP_RELAY_PORT": str(mailsink_port())})
+        if spec.name == "billing":  # it charges through the payment sandbox, which calls it back
+            env[f"{p}PAYMENT_PROVIDER_URL"] = f"http://127.0.0.1:{paysandbox_port()}"
+            env["PAYSANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{port_of(spec)}/v1/payments/webhook"
     return env
 
 

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from services import registry
-from services.cli.devenv import apply_dev_defaults, mailsink_port
+from services.cli.billing import billing_app
+from services.cli.devenv import apply_dev_defaults, mailsink_port, paysandbox_port
 from services.cli.devenv import data_dir as resolve_data_dir
 from shared.roles import ROLES
 
@@ -20,6 +21,7 @@ app = typer.Typer(help="Run, migrate and operate the support-contracts platform.
                   add_completion=False)
 catalogue_app = typer.Typer(help="Catalogue operations.", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(billing_app, name="billing")
 console = Console(stderr=True, soft_wrap=True)
 
 DataDir = typer.Option(None, "--data-dir", help="Data folder of the embedded default (default ./var or $SUPPORT_DATA_DIR).")
@@ -87,6 +89,9 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
         sink = mailsink_port()
         children.append(Child("mailsink", sink, args=["mailsink", "--dir", str(root / "mail"), "--port", str(sink)],
                               probe="tcp"))
+    if "billing" in registry.SERVICES:  # the payment provider, as a sandbox (outside the system)
+        children.append(Child("paysandbox", paysandbox_port(), args=["paysandbox", "--port", str(paysandbox_port())],
+                              probe="tcp"))
 
     def ready() -> None:
         console.print("\n[bold green]The platform is up.[/bold green]")
@@ -99,6 +104,9 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
                 console.print(f"  mail in:      smtp://{tickets.smtp_listen_host}:{tickets.smtp_listen_port}   "
                               f"for {tickets.support_mailbox}")
             console.print(f"  mail out:     {root / 'mail'}/*.eml   (sink on smtp://127.0.0.1:{mailsink_port()})")
+        if "billing" in registry.SERVICES:
+            console.print(f"  payments:     http://127.0.0.1:{paysandbox_port()}   (sandbox: test cards and IBANs in "
+                          "services/paysandbox/scenarios.py)")
         console.print(f"\n  data: {root}")
         console.print("  a token:  TOKEN=$(.venv/bin/supportctl token --role shop)")
         first = os.environ[f"{registry.get('entitlements').env_prefix}PORT"]
@@ -106,6 +114,19 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
         console.print("  Ctrl-C stops everything.\n")
 
     raise typer.Exit(Supervisor(children, console).run(ready))
+
+
+@app.command()
+def paysandbox(host: str = typer.Option("127.0.0.1", help="Bind address."),
+               port: int = typer.Option(8090, help="HTTP port."),
+               data_dir: Optional[Path] = DataDir) -> None:
+    """The payment provider's sandbox (development): charges by test card or IBAN, signed webhooks."""
+    import uvicorn
+
+    from services.paysandbox.app import SandboxSettings, create_app
+
+    apply_dev_defaults(data_dir)
+    uvicorn.run(create_app(SandboxSettings()), host=host, port=port, log_level="warning")
 
 
 @app.command()

@@ -1,0 +1,93 @@
+"""Invoice routes: listing, one invoice, its PDF and KSeF FA(3) XML, credit notes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from services.billing import repository as repo
+from services.billing.api.deps import invoice_out, may_see, scoped, settings_of, visible_invoice
+from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditable
+from services.billing.ksef import render_fa3
+from services.billing.pdf import render_pdf
+from services.billing.schemas import CreditNoteIn, InvoiceOut
+from services.billing.service.documents import document_of
+from services.billing.service.invoicing import Invoicing
+from fastapi import Request
+from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, error_responses
+from shared.idempotency import IdempotencyRequired
+from shared.roles import BILLING_ADMIN, BILLING_READ
+from shared.schemas import Page
+from shared.uow import ReadUoW, UoW
+
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+
+
+@router.get("", response_model=Page[InvoiceOut], summary="Invoices and credit notes, newest first",
+            description="Customers see their own; the shop what it created; finance (`billing:admin`) all.",
+            responses=error_responses(Forbidden))
+async def list_invoices(uow: ReadUoW, principal: scoped(BILLING_READ),
+                        customer_id: str | None = Query(default=None, max_length=100),
+                        contract_id: str | None = Query(default=None, max_length=40),
+                        cursor: str | None = Query(default=None, max_length=40),
+                        limit: int = Query(default=50, ge=1, le=200)) -> Page[InvoiceOut]:
+    customer_id = principal.customer_filter(customer_id)
+    created_by = None
+    if principal.customer_id is None and not principal.has(BILLING_ADMIN) and "service" not in principal.roles:
+        created_by = principal.sub
+    rows = await repo.invoices(uow.session, customer_id=customer_id, contract_id=contract_id,
+                               created_by=created_by, after=cursor, limit=limit)
+    page = [r for r in rows[:limit] if may_see(principal, r)]
+    return Page(items=[await invoice_out(uow, r, with_lines=False) for r in page],
+                next_cursor=rows[limit - 1].id if len(rows) > limit else None)
+
+
+@router.get("/{invoice_id}", response_model=InvoiceOut, summary="An invoice with its lines",
+            responses=error_responses(Forbidden, InvoiceNotFound))
+async def get_invoice(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> InvoiceOut:
+    return await invoice_out(uow, await visible_invoice(uow, invoice_id, principal))
+
+
+async def _document(uow, invoice_id: str, principal):  # type: ignore[no-untyped-def]
+    invoice = await visible_invoice(uow, invoice_id, principal)
+    original = await repo.invoice(uow.session, invoice.corrects_id) if invoice.corrects_id else None
+    return invoice, document_of(invoice, await repo.lines(uow.session, invoice.id), original)
+
+
+def _filename(number: str, ext: str) -> str:
+    return number.replace("/", "-") + "." + ext
+
+
+@router.get("/{invoice_id}/pdf", response_class=Response, summary="The invoice as PDF (R-B3, R-B10)",
+            responses={**error_responses(Forbidden, InvoiceNotFound),
+                       200: {"content": {"application/pdf": {}}, "description": "The PDF."}})
+async def invoice_pdf(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> Response:
+    invoice, doc = await _document(uow, invoice_id, principal)
+    return Response(render_pdf(doc), media_type="application/pdf",
+                    headers={"content-disposition": f'inline; filename="{_filename(invoice.number, "pdf")}"'})
+
+
+@router.get("/{invoice_id}/ksef.xml", response_class=Response,
+            summary="The invoice as KSeF FA(3) XML, validated against the official schema",
+            responses={**error_responses(Forbidden, InvoiceNotFound),
+                       200: {"content": {"application/xml": {}}, "description": "FA(3) XML."}})
+async def invoice_xml(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> Response:
+    invoice, doc = await _document(uow, invoice_id, principal)
+    return Response(render_fa3(doc), media_type="application/xml",
+                    headers={"content-disposition": f'attachment; filename="{_filename(invoice.number, "xml")}"'})
+
+
+@router.post("/{invoice_id}/credit-notes", status_code=201, response_model=InvoiceOut,
+             summary="Correct an invoice with a credit note (R-B10)",
+             description="A correcting invoice that references the original's number (and KSeF number); the "
+                         "original is never edited. Never more than what is left of the original. Finance only. "
+                         "Requires `Idempotency-Key`.",
+             responses=error_responses(Forbidden, InvoiceNotFound, CreditTooLarge, NotCreditable,
+                                       IdempotencyKeyRequired, IdempotencyKeyReused))
+async def credit_note(invoice_id: str, body: CreditNoteIn, request: Request, uow: UoW, idem: IdempotencyRequired,
+                      principal: scoped(BILLING_ADMIN)):
+    positions = None if body.lines is None else {l.position: Decimal(l.net) for l in body.lines}
+    note = await Invoicing(uow, settings_of(request)).credit(invoice_id, body.reason, positions, principal)
+    return await idem.respond(201, await invoice_out(uow, note))

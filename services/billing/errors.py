@@ -1,0 +1,45 @@
+"""Domain errors of the billing service, each with a stable code."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+    message = "No such invoice."
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+    message = "No billing account for this contract."
+
+
+class InvalidPeriod(Unprocessable):
+    code = "invalid_period"
+    message = "A period is YYYY-MM, not later than the month after the current one."
+
+
+class CreditTooLarge(Unprocessable):
+    code = "credit_exceeds_invoice"
+    message = "A credit note cannot credit more than what is left of its invoice."
+
+
+class NotCreditable(Conflict):
+    code = "not_creditable"
+    message = "Only an invoice (not a credit note) can be corrected."
+
+
+class UsageConflict(Conflict):
+    code = "usage_event_reused"
+    message = "This usage event id was already recorded with different content."
+
+
+class InvalidWebhook(Unauthorized):
+    code = "invalid_webhook_signature"
+    message = "The webhook is not signed by the payment provider, or its timestamp is too old."
+
+
+class InvalidAmount(Unprocessable):
+    code = "invalid_amount"
+    message = "An amount is a positive decimal with at most two places."

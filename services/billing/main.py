@@ -1,0 +1,58 @@
+"""Builds the billing app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import FastAPI
+
+from services.billing.api import invoices, payments, runs, usage
+from services.billing.events import build_inbox
+from services.billing.payments.http_provider import HttpPaymentProvider
+from services.billing.payments.provider import PaymentProvider
+from services.billing.service.charge_runner import ChargeRunner
+from services.billing.settings import BillingSettings
+from shared.app import create_service_app
+from shared.clock import Clock
+from shared.runtime import Runtime
+
+log = logging.getLogger("billing")
+
+DESCRIPTION = """Invoices with Polish VAT and gap-free numbers (PDF and KSeF FA(3) XML), payments by card and
+direct debit through the payment provider (signed webhooks), the monthly billing run with R-B4's charge window,
+dunning per contract, upgrade supplements, overage from usage, and credit notes. Every request needs a bearer JWT
+(the provider's webhook is signed instead); errors are `{"error": code, "detail": message}`."""
+
+
+def create_app(settings: BillingSettings | None = None, *, clock: Clock | None = None,
+               runtime: Runtime | None = None, provider: PaymentProvider | None = None) -> FastAPI:
+    settings = settings or BillingSettings()
+    runtime = runtime or Runtime(settings, clock=clock)
+    provider = provider or HttpPaymentProvider(settings.payment_provider_url, settings.payment_provider_api_key,
+                                               settings.payment_webhook_secret,
+                                               timeout=settings.payment_provider_timeout)
+    charges = ChargeRunner(runtime, settings, provider)
+
+    async def charge_scheduler() -> None:
+        """Submits due charges and reconciles unknown ones (several replicas: SKIP LOCKED)."""
+        if settings.charge_interval <= 0:
+            return
+        while True:
+            await asyncio.sleep(settings.charge_interval)
+            try:
+                await charges.run_due()
+            except Exception:  # noqa: BLE001 - the scheduler must outlive a failed round
+                log.exception("charge run failed")
+
+    async def close_provider() -> None:
+        await provider.aclose()
+
+    app = create_service_app(
+        runtime, title="Billing", version="1.0.0", description=DESCRIPTION,
+        routers=[invoices.router, runs.router, payments.router, usage.router, build_inbox(settings).router()],
+        background=[charge_scheduler], on_shutdown=[close_provider],
+    )
+    app.state.provider = provider
+    app.state.charges = charges
+    return app

@@ -1,0 +1,187 @@
+"""Tables of the billing service. Money columns are exact (integer grosze in the database)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from shared.columns import JSONType, Money, UTCDateTime
+from shared.metadata import service_metadata
+
+
+class BillingAccount(SQLModel, table=True):
+    """One per contract (R-E4: dunning is per contract): the buyer, the plan's price and how
+    the customer pays. Kept up to date from entitlements' `contract.*` events."""
+
+    __tablename__ = "billing_account"
+
+    contract_id: str = Field(primary_key=True, max_length=40)
+    customer_id: str = Field(max_length=100, index=True)
+    created_by: str | None = Field(default=None, max_length=200, index=True)  # who bought (the shop)
+    product_id: str = Field(max_length=64)
+    plan_id: str = Field(max_length=64)
+    plan_name: str = Field(max_length=200)
+    price_net: Decimal = Field(sa_type=Money)  # monthly, net PLN
+    pending_price: dict[str, Any] | None = Field(default=None, sa_type=JSONType)  # an upgrade's new price
+    contract_status: str = Field(max_length=30)
+    starts_on: date
+    ends_on: date
+    buyer: dict[str, Any] = Field(sa_type=JSONType)  # name, nip, address, email
+    payment_method: str = Field(max_length=20)  # card | direct_debit (R-B2)
+    payment_instrument: str | None = Field(default=None, max_length=100, repr=False)  # provider token
+    standing: str = Field(default="good", max_length=20)  # good | overdue | terminable (dunning)
+    overdue_since: date | None = None
+    terminable_since: date | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Invoice(SQLModel, table=True):
+    """An issued invoice or credit note: immutable once issued (R-B10); only its payment state
+    changes. Numbers are gap-free per series and month (R-B9)."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        # the billing run issues one invoice per contract and period (idempotent, R-B11)
+        Index("uq_invoice_contract_period", "contract_id", "period", unique=True,
+              postgresql_where=text("purpose = 'period'"), sqlite_where=text("purpose = 'period'")),
+        Index("uq_invoice_contract_first", "contract_id", unique=True,
+              postgresql_where=text("purpose = 'first'"), sqlite_where=text("purpose = 'first'")),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    number: str = Field(max_length=40, unique=True)
+    kind: str = Field(max_length=20)  # invoice | correction
+    purpose: str = Field(max_length=20)  # first | period | upgrade | correction
+    origin_key: str | None = Field(default=None, max_length=120, unique=True)  # the event or request it answers
+    contract_id: str = Field(max_length=40, index=True)
+    customer_id: str = Field(max_length=100, index=True)
+    created_by: str | None = Field(default=None, max_length=200, index=True)
+    period: str | None = Field(default=None, max_length=7)  # YYYY-MM
+    issue_date: date
+    supply_date: date
+    period_start: date | None = None
+    period_end: date | None = None
+    due_date: date
+    seller: dict[str, Any] = Field(sa_type=JSONType)
+    buyer: dict[str, Any] = Field(sa_type=JSONType)
+    payment_method: str = Field(max_length=20)
+    net_total: Decimal = Field(sa_type=Money)
+    vat_total: Decimal = Field(sa_type=Money)
+    gross_total: Decimal = Field(sa_type=Money)
+    per_rate: list[dict[str, Any]] = Field(sa_type=JSONType)
+    amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    status: str = Field(max_length=20, index=True)  # open | partially_paid | paid | credited (corrections: issued)
+    corrects_id: str | None = Field(default=None, max_length=40, index=True)
+    correction_reason: str | None = Field(default=None, max_length=500)
+    ksef_number: str | None = Field(default=None, max_length=60)
+    paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_line"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: str = Field(foreign_key="invoice.id", max_length=40, index=True)
+    position: int
+    name: str = Field(max_length=300)
+    quantity: Decimal = Field(sa_type=Money)  # in hundredths: months, minutes, sessions
+    unit: str = Field(max_length=10)
+    unit_net: Decimal = Field(sa_type=Money)
+    net: Decimal = Field(sa_type=Money)
+    vat_rate: int
+    vat: Decimal = Field(sa_type=Money)
+    gross: Decimal = Field(sa_type=Money)
+    kind: str = Field(max_length=20)
+    source_id: str | None = Field(default=None, max_length=60)
+
+
+class InvoiceCounter(SQLModel, table=True):
+    """The last number used per series and month: taken under a row lock in the invoice's own
+    transaction, so a rolled-back issue leaves no gap and two issues never share a number."""
+
+    __tablename__ = "invoice_counter"
+
+    series: str = Field(primary_key=True, max_length=10)
+    month: str = Field(primary_key=True, max_length=7)
+    last: int = 0
+
+
+class Charge(SQLModel, table=True):
+    """One attempt to collect an invoice through the payment provider (R-B2, R-B4). The
+    idempotency key is ours and goes with the attempt: asking twice never charges twice."""
+
+    __tablename__ = "charge"
+    __table_args__ = (Index("ix_charge_due", "status", "scheduled_for"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    invoice_id: str = Field(foreign_key="invoice.id", max_length=40, index=True)
+    contract_id: str = Field(max_length=40, index=True)
+    attempt: int
+    idempotency_key: str = Field(max_length=80, unique=True)
+    method: str = Field(max_length=20)
+    amount: Decimal = Field(sa_type=Money)
+    # scheduled → submitting → pending → succeeded | partially_paid | failed; unknown (no answer:
+    # reconciled with the provider before anything else); cancelled (nothing left to collect)
+    status: str = Field(max_length=20)
+    scheduled_for: datetime = Field(sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_charge_id: str | None = Field(default=None, max_length=80, index=True)
+    failure_code: str | None = Field(default=None, max_length=60)
+    amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Payment(SQLModel, table=True):
+    """Money received against an invoice: from a charge (one per charge) or recorded by finance."""
+
+    __tablename__ = "payment"
+
+    id: str = Field(primary_key=True, max_length=40)
+    invoice_id: str = Field(foreign_key="invoice.id", max_length=40, index=True)
+    charge_id: str | None = Field(default=None, max_length=40, unique=True)
+    amount: Decimal = Field(sa_type=Money)
+    source: str = Field(max_length=20)  # provider | manual
+    reference: str | None = Field(default=None, max_length=200)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReceivedProviderEvent(SQLModel, table=True):
+    """Webhook events from the payment provider already applied: a repeat changes nothing."""
+
+    __tablename__ = "provider_event"
+
+    id: str = Field(primary_key=True, max_length=80)
+    type: str = Field(max_length=60)
+    charge_id: str | None = Field(default=None, max_length=80)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PendingUsage(SQLModel, table=True):
+    """Overage waiting for the next invoice (R-B8); `invoice_id` once billed."""
+
+    __tablename__ = "pending_usage"
+
+    id: str = Field(primary_key=True, max_length=40)
+    event_id: str = Field(max_length=100, unique=True)
+    contract_id: str = Field(max_length=40, index=True)
+    metric: str = Field(max_length=64)
+    unit: str = Field(max_length=20)
+    quantity: Decimal = Field(sa_type=Money)
+    unit_price_net: Decimal = Field(sa_type=Money)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    invoice_id: str | None = Field(default=None, max_length=40, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+metadata = service_metadata(
+    BillingAccount.__table__, Invoice.__table__, InvoiceLine.__table__, InvoiceCounter.__table__,  # type: ignore[attr-defined]
+    Charge.__table__, Payment.__table__, ReceivedProviderEvent.__table__, PendingUsage.__table__,  # type: ignore[attr-defined]
+)

@@ -1,0 +1,146 @@
+"""Queries of the billing service; no rules here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.billing.models import (
+    BillingAccount, Charge, Invoice, InvoiceCounter, InvoiceLine, PendingUsage, ReceivedProviderEvent,
+)
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def take_number(session: AsyncSession, series: str, month: str) -> int:
+    """The next number of a series in a month, under the counter row's lock (gap-free: it is
+    given back by a rollback; concurrent issuers queue on the row)."""
+    await session.execute(_insert(session)(InvoiceCounter).values(series=series, month=month, last=0)
+                          .on_conflict_do_nothing(index_elements=["series", "month"]))
+    taken = await session.execute(update(InvoiceCounter)
+                                  .where(InvoiceCounter.series == series, InvoiceCounter.month == month)
+                                  .values(last=InvoiceCounter.last + 1).returning(InvoiceCounter.last))
+    return int(taken.scalar_one())
+
+
+async def account(session: AsyncSession, contract_id: str, *, for_update: bool = False) -> BillingAccount | None:
+    stmt = select(BillingAccount).where(BillingAccount.contract_id == contract_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def billable_accounts(session: AsyncSession) -> Sequence[BillingAccount]:
+    stmt = select(BillingAccount).where(BillingAccount.contract_status == "active").order_by(BillingAccount.contract_id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def accounts_with_open_invoices(session: AsyncSession) -> Sequence[str]:
+    stmt = (select(BillingAccount.contract_id).where(or_(
+        BillingAccount.standing != "good",
+        BillingAccount.contract_id.in_(select(Invoice.contract_id).where(Invoice.status.in_(("open", "partially_paid"))))))
+        .order_by(BillingAccount.contract_id))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def invoice(session: AsyncSession, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+    stmt = select(Invoice).where(Invoice.id == invoice_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def invoice_by_origin(session: AsyncSession, origin_key: str) -> Invoice | None:
+    return (await session.execute(select(Invoice).where(Invoice.origin_key == origin_key))).scalar_one_or_none()
+
+
+async def period_invoice(session: AsyncSession, contract_id: str, period: str) -> Invoice | None:
+    stmt = select(Invoice).where(Invoice.contract_id == contract_id, Invoice.period == period,
+                                 Invoice.purpose.in_(("period", "first")))
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def lines(session: AsyncSession, invoice_id: str) -> Sequence[InvoiceLine]:
+    stmt = select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.position)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def unpaid_invoices(session: AsyncSession, contract_id: str) -> Sequence[Invoice]:
+    stmt = (select(Invoice).where(Invoice.contract_id == contract_id, Invoice.kind == "invoice",
+                                  Invoice.status.in_(("open", "partially_paid")))
+            .order_by(Invoice.due_date, Invoice.number))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def credited_total(session: AsyncSession, invoice_id: str) -> Decimal:
+    """The gross already credited against an invoice by its credit notes (≥ 0)."""
+    notes = (await session.execute(select(Invoice.gross_total).where(Invoice.corrects_id == invoice_id))).scalars()
+    return -sum(notes, Decimal("0.00"))
+
+
+async def invoices(session: AsyncSession, *, customer_id: str | None, contract_id: str | None,
+                   created_by: str | None, after: str | None, limit: int) -> Sequence[Invoice]:
+    stmt = select(Invoice)
+    if customer_id is not None:
+        stmt = stmt.where(Invoice.customer_id == customer_id)
+    if contract_id is not None:
+        stmt = stmt.where(Invoice.contract_id == contract_id)
+    if created_by is not None:
+        stmt = stmt.where(Invoice.created_by == created_by)
+    if after is not None:
+        stmt = stmt.where(Invoice.id < after)
+    return (await session.execute(stmt.order_by(Invoice.id.desc()).limit(limit + 1))).scalars().all()
+
+
+async def unbilled_usage(session: AsyncSession, contract_id: str) -> Sequence[PendingUsage]:
+    stmt = (select(PendingUsage).where(PendingUsage.contract_id == contract_id, PendingUsage.invoice_id.is_(None))
+            .order_by(PendingUsage.occurred_at, PendingUsage.id).with_for_update())
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def usage_by_event(session: AsyncSession, event_id: str) -> PendingUsage | None:
+    return (await session.execute(select(PendingUsage).where(PendingUsage.event_id == event_id))).scalar_one_or_none()
+
+
+async def charges_of(session: AsyncSession, invoice_id: str) -> Sequence[Charge]:
+    stmt = select(Charge).where(Charge.invoice_id == invoice_id).order_by(Charge.attempt)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def charge(session: AsyncSession, *, charge_id: str | None = None, provider_id: str | None = None,
+                 key: str | None = None, for_update: bool = False) -> Charge | None:
+    stmt = select(Charge)
+    if charge_id is not None:
+        stmt = stmt.where(Charge.id == charge_id)
+    elif provider_id is not None:
+        stmt = stmt.where(Charge.provider_charge_id == provider_id)
+    else:
+        stmt = stmt.where(Charge.idempotency_key == key)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def claim_due_charges(session: AsyncSession, now: datetime, lease_until: datetime, limit: int) -> list[str]:
+    """Charges to submit (scheduled) or reconcile (unknown) now, leased to this runner
+    (`SKIP LOCKED`: several replicas never take the same one)."""
+    stmt = (select(Charge).where(Charge.status.in_(("scheduled", "unknown")), Charge.scheduled_for <= now,
+                                 or_(Charge.locked_until.is_(None), Charge.locked_until < now))
+            .order_by(Charge.scheduled_for).limit(limit).with_for_update(skip_locked=True))
+    rows = (await session.execute(stmt)).scalars().all()
+    for row in rows:
+        row.locked_until = lease_until
+    await session.flush()
+    return [row.id for row in rows]
+
+
+async def provider_event_seen(session: AsyncSession, event_id: str) -> bool:
+    found = await session.execute(select(ReceivedProviderEvent.id).where(ReceivedProviderEvent.id == event_id))
+    return found.first() is not None

@@ -1,0 +1,154 @@
+"""Request and response models of the billing API. Money is a decimal string ("82.00")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from shared.schemas import MoneyStr, StrictModel
+
+PeriodStr = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-12"], description="A calendar month, YYYY-MM.")
+PositiveAmount = Field(pattern=r"^\d{1,9}(\.\d{1,2})?$", description="Złoty, at most two decimal places, e.g. `82.00`.")
+
+
+class InvoiceLineOut(BaseModel):
+    position: int
+    name: str
+    quantity: MoneyStr
+    unit: str
+    unit_net: MoneyStr
+    net: MoneyStr
+    vat_rate: int
+    vat: MoneyStr
+    gross: MoneyStr
+    kind: str
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    number: str
+    kind: Literal["invoice", "correction"]
+    purpose: Literal["first", "period", "upgrade", "correction"]
+    contract_id: str
+    customer_id: str
+    period: str | None
+    issue_date: date
+    supply_date: date
+    period_start: date | None
+    period_end: date | None
+    due_date: date
+    seller: dict[str, Any]
+    buyer: dict[str, Any]
+    payment_method: str
+    net_total: MoneyStr
+    vat_total: MoneyStr
+    gross_total: MoneyStr
+    per_rate: list[dict[str, Any]]
+    amount_paid: MoneyStr
+    status: Literal["open", "partially_paid", "paid", "credited", "issued"]
+    corrects_id: str | None
+    correction_reason: str | None
+    ksef_number: str | None
+    paid_at: datetime | None
+    lines: list[InvoiceLineOut] = Field(default_factory=list)
+
+
+class BillingRunIn(StrictModel):
+    period: str = PeriodStr
+    as_of: AwareDatetime = Field(description="The instant the run is for (charges follow R-B4's window).")
+
+
+class BillingRunOut(BaseModel):
+    period: str
+    as_of: datetime
+    contracts: int
+    invoiced: list[str]
+    already_invoiced: int
+    not_in_term: int
+    charges_now: int
+    charges_scheduled: int
+    charges_manual: int
+
+
+class DunningRunIn(StrictModel):
+    as_of: AwareDatetime
+
+
+class DunningRunOut(BaseModel):
+    as_of: datetime
+    overdue: list[str]
+    terminable: list[str]
+    settled: list[str]
+
+
+class ChargeRunOut(BaseModel):
+    submitted: int
+    reconciled: int
+    failed: int
+
+
+class UsageIn(StrictModel):
+    event_id: str = Field(min_length=1, max_length=100, description="Idempotency: the same id is recorded once.")
+    contract_id: str = Field(min_length=1, max_length=40)
+    metric: str = Field(min_length=1, max_length=64)
+    unit: Literal["minute", "session"] = "minute"
+    quantity: str = PositiveAmount
+    unit_price_net: str = PositiveAmount
+    occurred_at: AwareDatetime
+
+
+class UsageOut(BaseModel):
+    id: str
+    event_id: str
+    contract_id: str
+    metric: str
+    quantity: MoneyStr
+    unit_price_net: MoneyStr
+    invoice_id: str | None
+
+
+class CreditLineIn(StrictModel):
+    position: int = Field(ge=1)
+    net: str = PositiveAmount
+
+
+class CreditNoteIn(StrictModel):
+    reason: str = Field(min_length=3, max_length=500)
+    lines: list[CreditLineIn] | None = Field(default=None, description="Net amounts to credit per line; all "
+                                                                      "of the invoice when absent.")
+
+
+class InstrumentIn(StrictModel):
+    payment_method: Literal["card", "direct_debit"]
+    payment_instrument: str = Field(min_length=1, max_length=100, description="The provider's token (sandbox: "
+                                                                              "a test card number or IBAN).")
+
+
+class ManualPaymentIn(StrictModel):
+    amount: str = PositiveAmount
+    reference: str = Field(min_length=1, max_length=200, description="The bank transfer's reference.")
+
+
+class AccountOut(BaseModel):
+    contract_id: str
+    customer_id: str
+    product_id: str
+    plan_id: str
+    plan_name: str
+    price_net: MoneyStr
+    contract_status: str
+    starts_on: date
+    ends_on: date
+    buyer: dict[str, Any]
+    payment_method: str
+    has_payment_instrument: bool
+    standing: Literal["good", "overdue", "terminable"]
+    overdue_since: date | None
+    terminable_since: date | None
+
+
+class WebhookReceipt(BaseModel):
+    event_id: str
+    outcome: Literal["applied", "duplicate", "ignored"]

@@ -1,0 +1,149 @@
+"""Billing accounts, kept from entitlements' contract events; the first invoice (R-B11), the
+upgrade supplement (R-B7) and overage waiting for the next invoice (R-B8)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from services.billing import repository as repo
+from services.billing.errors import AccountNotFound, UsageConflict
+from services.billing.models import BillingAccount, Invoice, PendingUsage
+from services.billing.service.amounts import LineIn
+from services.billing.service.collection import Collection
+from services.billing.service.invoicing import Invoicing, Issue
+from services.billing.service.periods import Period, prorated
+from services.billing.settings import BillingSettings
+from shared.clock import local_date
+from shared.ids import new_id
+from shared.uow import UnitOfWork
+
+_POSTAL = re.compile(r"^(?P<street>.*?)[,\s]+(?P<code>\d{2}-\d{3})\s+(?P<city>.+)$")
+UNITS = {"minute": "min", "session": "szt.", "month": "mies."}
+
+
+def buyer_of(billing: dict[str, Any]) -> dict[str, Any]:
+    """The buyer as an invoice names it (R-B10): the shop's one-line address split into street,
+    postal code and city where it has the Polish form `…, 00-000 City`."""
+    address = str(billing.get("address", "")).strip()
+    m = _POSTAL.match(address)
+    street, code, city = (m.group("street").strip(" ,"), m.group("code"), m.group("city").strip()) if m else (
+        address, "", "")
+    return {"name": billing["name"], "nip": billing["nip"], "street": street, "postal_code": code, "city": city,
+            "email": billing.get("email")}
+
+
+def month_line(account: BillingAccount, period: Period, starts_on: date, ends_on: date) -> LineIn:
+    """A month of support, or the part of it the term covers, prorated by days (R-B11)."""
+    amount, days = prorated(account.price_net, period, starts_on, ends_on)
+    name = f"Wsparcie techniczne — {account.plan_name}, {period.month:02d}/{period.year}"
+    if days != period.days:
+        name += f" ({days}/{period.days} dni)"
+    return LineIn(name, Decimal(1), "mies.", amount, kind="subscription")
+
+
+class Accounts:
+    def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
+        self.uow, self.settings = uow, settings
+        self.session = uow.session
+        self.invoicing = Invoicing(uow, settings)
+        self.collection = Collection(uow, settings)
+
+    def now(self) -> datetime:
+        return self.uow.clock.now()
+
+    async def get(self, contract_id: str, *, for_update: bool = False) -> BillingAccount:
+        account = await repo.account(self.session, contract_id, for_update=for_update)
+        if account is None:
+            raise AccountNotFound(f"no billing account for contract {contract_id!r}")
+        return account
+
+    async def open(self, data: dict[str, Any], event_id: str) -> Invoice | None:
+        """`contract.created`: the account, and the first invoice for the rest of the start month
+        (R-B11), charged at once (R-B1)."""
+        if await repo.account(self.session, data["contract_id"]) is not None:
+            return None
+        account = BillingAccount(
+            contract_id=data["contract_id"], customer_id=data["customer_id"], created_by=data.get("created_by"),
+            product_id=data["product_id"], plan_id=data["plan_id"], plan_name=data.get("plan_name") or data["plan_id"],
+            price_net=Decimal(data["price_net"]), contract_status=data.get("status", "pending_payment"),
+            starts_on=date.fromisoformat(data["starts_on"]), ends_on=date.fromisoformat(data["ends_on"]),
+            buyer=buyer_of(data["billing"]), payment_method=data["payment_method"],
+            payment_instrument=(data.get("billing") or {}).get("payment_instrument"),
+            created_at=self.now(), updated_at=self.now())
+        self.session.add(account)
+        await self.session.flush()
+        period = Period.of(account.starts_on)
+        line = month_line(account, period, account.starts_on, account.ends_on)
+        today = local_date(self.now())
+        invoice = await self.invoicing.issue(account, Issue(
+            purpose="first", items=[line], supply_date=account.starts_on, period=str(period),
+            period_start=max(period.first, account.starts_on), period_end=min(period.last, account.ends_on),
+            due_date=today + timedelta(days=self.settings.payment_terms_days), origin_key=f"event:{event_id}"))
+        await self.collection.schedule(invoice, self.now())
+        return invoice
+
+    async def contract_changed(self, data: dict[str, Any]) -> None:
+        """Any other `contract.*` event: the status (and term) billing invoices by."""
+        account = await repo.account(self.session, data["contract_id"], for_update=True)
+        if account is None:
+            return
+        account.contract_status = data.get("status", account.contract_status)
+        if data.get("ends_on"):
+            account.ends_on = date.fromisoformat(data["ends_on"])
+        account.updated_at = self.now()
+        await self.session.flush()
+
+    async def upgrade_requested(self, data: dict[str, Any], event_id: str) -> Invoice | None:
+        """R-B7: the prorated supplement, invoiced and charged at once; the new monthly price is
+        remembered for the periods after the switch."""
+        if await repo.invoice_by_origin(self.session, f"event:{event_id}") is not None:
+            return None
+        account = await self.get(data["contract_id"], for_update=True)
+        quote = data["quote"]
+        account.pending_price = {"plan_id": data["to_plan_id"], "price_net": data["to_price_net"],
+                                 "plan_name": data.get("to_plan_name") or data["to_plan_id"]}
+        on = date.fromisoformat(data["as_of"])
+        period = Period.of(on)
+        name = (f"Dopłata: zmiana planu {account.plan_name} → {account.pending_price['plan_name']}, "
+                f"{quote['remaining_days']}/{quote['days_in_month']} dni {period.month:02d}/{period.year}")
+        invoice = await self.invoicing.issue(account, Issue(
+            purpose="upgrade", items=[LineIn(name, Decimal(1), "szt.", Decimal(quote["net"]), kind="supplement")],
+            supply_date=on, period=str(period), period_start=on, period_end=period.last,
+            due_date=local_date(self.now()) + timedelta(days=self.settings.payment_terms_days),
+            origin_key=f"event:{event_id}"))
+        await self.collection.schedule(invoice, self.now())
+        return invoice
+
+    async def upgraded(self, data: dict[str, Any]) -> None:
+        """`contract.upgraded`: the new plan and its price from the next period on (R-B7)."""
+        account = await repo.account(self.session, data["contract_id"], for_update=True)
+        if account is None:
+            return
+        pending = account.pending_price or {}
+        account.plan_id = data.get("plan_id", account.plan_id)
+        if pending.get("plan_id") == account.plan_id:
+            account.price_net, account.plan_name = Decimal(pending["price_net"]), pending["plan_name"]
+            account.pending_price = None
+        account.updated_at = self.now()
+        await self.session.flush()
+
+    async def add_usage(self, data: dict[str, Any]) -> tuple[PendingUsage, bool]:
+        """R-B8: overage for the next invoice, once per usage event id."""
+        existing = await repo.usage_by_event(self.session, data["event_id"])
+        quantity, price = Decimal(str(data["quantity"])), Decimal(str(data["unit_price_net"]))
+        if existing is not None:
+            if (existing.contract_id, existing.metric, existing.quantity, existing.unit_price_net) != (
+                    data["contract_id"], data["metric"], quantity, price):
+                raise UsageConflict(f"usage event {data['event_id']} was recorded with other values")
+            return existing, False
+        await self.get(data["contract_id"])
+        usage = PendingUsage(id=new_id("ovg"), event_id=data["event_id"], contract_id=data["contract_id"],
+                             metric=data["metric"], unit=data.get("unit") or "unit", quantity=quantity,
+                             unit_price_net=price, occurred_at=datetime.fromisoformat(data["occurred_at"]),
+                             created_at=self.now())
+        self.session.add(usage)
+        await self.session.flush()
+        return usage, True

@@ -1,0 +1,103 @@
+"""Submits due charges to the payment provider, after the transaction that scheduled them has
+committed (R-B2, R-B4), and reconciles charges whose outcome is unknown.
+
+Nothing is charged twice: every attempt carries its own idempotency key, and a charge is marked
+`unknown` *before* the provider is asked, so a crash or a timeout between asking and recording
+leaves a charge that is reconciled with the provider (looked up by its key) before anything
+else is tried. Charges are leased with `SKIP LOCKED`, so several replicas can run this.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.billing import repository as repo
+from services.billing.models import Charge
+from services.billing.payments.provider import (
+    Charge as ProviderCharge, ChargeRequest, PaymentProvider, ProviderRejected, ProviderUnavailable,
+)
+from services.billing.service.collection import Collection
+from services.billing.settings import BillingSettings
+from shared.runtime import Runtime
+
+log = logging.getLogger("billing.charges")
+
+LEASE = timedelta(minutes=2)
+RECONCILE_AFTER = timedelta(minutes=1)  # an unknown outcome is looked up again after this
+
+
+@dataclass
+class ChargeRunResult:
+    submitted: int = 0
+    reconciled: int = 0
+    failed: int = 0
+
+
+class ChargeRunner:
+    def __init__(self, runtime: Runtime, settings: BillingSettings, provider: PaymentProvider) -> None:
+        self.runtime, self.settings, self.provider = runtime, settings, provider
+
+    async def run_due(self, now: datetime | None = None, limit: int = 50) -> ChargeRunResult:
+        now = now or self.runtime.clock.now()
+        result = ChargeRunResult()
+        async with self.runtime.db.transaction() as session:
+            ids = await repo.claim_due_charges(session, now, now + LEASE, limit)
+        for charge_id in ids:
+            try:
+                await self._one(charge_id, now, result)
+            except Exception:  # noqa: BLE001 - one bad charge must not stop the others
+                log.exception("charge %s could not be processed; it is retried after its lease", charge_id)
+        return result
+
+    async def _one(self, charge_id: str, now: datetime, result: ChargeRunResult) -> None:
+        async with self.runtime.db.transaction() as session:
+            uow = self.runtime.unit_of_work(session)
+            charge = await repo.charge(session, charge_id=charge_id, for_update=True)
+            assert charge is not None
+            if charge.status == "unknown":  # asked before, answer unknown: look it up first
+                try:
+                    known = await self.provider.find_charge(charge.idempotency_key)
+                except ProviderUnavailable:
+                    return  # the provider cannot tell now: looked up again when the lease runs out
+                if known is not None:
+                    await self._apply(uow, charge, known)
+                    result.reconciled += 1
+                    return
+                # the provider never got it: submit again, under the same key
+            invoice = await repo.invoice(session, charge.invoice_id)
+            account = await repo.account(session, charge.contract_id)
+            assert invoice is not None and account is not None
+            left = invoice.gross_total - invoice.amount_paid
+            if invoice.status not in ("open", "partially_paid") or left <= 0:
+                charge.status = "cancelled"  # nothing left to collect
+                return
+            if not account.payment_instrument:
+                await Collection(uow, self.settings).outcome(charge, "failed", failure_code="no_payment_instrument")
+                result.failed += 1
+                return
+            charge.amount, charge.status = left, "unknown"  # from here on, ask the provider before retrying
+            charge.scheduled_for, charge.locked_until = now + RECONCILE_AFTER, None
+            request = ChargeRequest(idempotency_key=charge.idempotency_key, amount=left, currency="PLN",
+                                    method=charge.method, instrument=account.payment_instrument,  # type: ignore[arg-type]
+                                    description=f"Faktura {invoice.number}", reference=invoice.id)
+        try:  # after commit: the attempt is on record before any money moves
+            answer = await self.provider.create_charge(request)
+        except ProviderRejected as exc:
+            answer = ProviderCharge(id=None, idempotency_key=request.idempotency_key, status="failed",
+                                    amount=request.amount, amount_paid=request.amount * 0, failure_code=exc.code)
+        result.submitted += 1
+        async with self.runtime.db.transaction() as session:
+            uow = self.runtime.unit_of_work(session)
+            charge = await repo.charge(session, charge_id=charge_id, for_update=True)
+            assert charge is not None
+            await self._apply(uow, charge, answer)
+        self.runtime.after_commit()
+
+    async def _apply(self, uow, charge: Charge, answer: ProviderCharge) -> None:  # type: ignore[no-untyped-def]
+        if answer.status == "unknown":
+            return  # still unknown: stays `unknown`, looked up again later
+        await Collection(uow, self.settings).outcome(
+            charge, answer.status, amount_paid=answer.amount_paid, failure_code=answer.failure_code,
+            provider_id=answer.id)

@@ -1,0 +1,157 @@
+"""The monthly billing run (R-B1, R-B4, R-B8, R-B11) and the dunning run (R-B5, R-B6, R-E4,
+R-E5). Both take an explicit `as_of`, work contract by contract, each in its own transaction,
+and can be run again (or twice at once) without doing anything twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Callable
+
+from sqlalchemy.exc import IntegrityError
+
+from services.billing import repository as repo
+from services.billing.errors import InvalidPeriod
+from services.billing.service.accounts import UNITS, Accounts, month_line
+from services.billing.service.amounts import LineIn
+from services.billing.service.collection import Collection
+from services.billing.service.invoicing import Issue, invoice_event
+from services.billing.service.periods import Period, charge_window, covered_days
+from services.billing.settings import BillingSettings
+from shared.clock import local_date
+from shared.runtime import Runtime
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class BillingRunResult:
+    period: str
+    as_of: datetime
+    contracts: int = 0
+    invoiced: list[str] = field(default_factory=list)  # invoice numbers
+    already_invoiced: int = 0
+    not_in_term: int = 0
+    charges_now: int = 0
+    charges_scheduled: int = 0
+    charges_manual: int = 0  # the window is over: the invoice waits for payment (R-B4)
+
+
+def check_period(period: str, as_of: datetime) -> Period:
+    try:
+        parsed = Period.parse(period)
+    except ValueError as exc:
+        raise InvalidPeriod(str(exc)) from None
+    latest = Period.of(local_date(as_of)).next()
+    if parsed > latest:
+        raise InvalidPeriod(f"{period} is beyond the next month ({latest}) as of {as_of.isoformat()}")
+    return parsed
+
+
+class BillingRun:
+    def __init__(self, runtime: Runtime, settings: BillingSettings) -> None:
+        self.runtime, self.settings = runtime, settings
+
+    async def run(self, period_text: str, as_of: datetime, progress: Progress | None = None) -> BillingRunResult:
+        period = check_period(period_text, as_of)
+        result = BillingRunResult(str(period), as_of)
+        async with self.runtime.db.session() as session:
+            contracts = [a.contract_id for a in await repo.billable_accounts(session)]
+        result.contracts = len(contracts)
+        for done, contract_id in enumerate(contracts, start=1):
+            try:
+                async with self.runtime.db.transaction() as session:
+                    await self._one(self.runtime.unit_of_work(session), contract_id, period, as_of, result)
+            except IntegrityError:  # a concurrent run invoiced it first (unique per contract and period)
+                result.already_invoiced += 1
+            self.runtime.after_commit()
+            if progress:
+                progress(done, len(contracts))
+        return result
+
+    async def _one(self, uow, contract_id: str, period: Period, as_of: datetime,  # type: ignore[no-untyped-def]
+                   result: BillingRunResult) -> None:
+        accounts = Accounts(uow, self.settings)
+        account = await accounts.get(contract_id, for_update=True)
+        if account.contract_status != "active" or not covered_days(period, account.starts_on, account.ends_on):
+            result.not_in_term += 1
+            return
+        if await repo.period_invoice(uow.session, contract_id, str(period)) is not None:
+            result.already_invoiced += 1  # this run, or the first invoice, covered the period
+            return
+        items = [month_line(account, period, account.starts_on, account.ends_on)]
+        usage = await repo.unbilled_usage(uow.session, contract_id)
+        items += [LineIn(f"Nadwyżka: {u.metric} ({u.occurred_at:%Y-%m-%d})", u.quantity, UNITS.get(u.unit, u.unit),
+                         u.unit_price_net, kind="overage", source_id=u.id) for u in usage]  # R-B8
+        invoice = await accounts.invoicing.issue(account, Issue(
+            purpose="period", items=items, supply_date=max(period.first, account.starts_on), period=str(period),
+            period_start=max(period.first, account.starts_on), period_end=min(period.last, account.ends_on),
+            due_date=max(period.first, local_date(as_of))))
+        for u in usage:
+            u.invoice_id = invoice.id
+        result.invoiced.append(invoice.number)
+        window = charge_window(period, self.settings.charge_window_hours_before,
+                               self.settings.charge_window_business_days)
+        if window.contains(as_of):
+            await accounts.collection.schedule(invoice, as_of)
+            result.charges_now += 1
+        elif as_of < window.opens_at:
+            await accounts.collection.schedule(invoice, window.opens_at)
+            result.charges_scheduled += 1
+        else:
+            result.charges_manual += 1
+
+
+@dataclass
+class DunningResult:
+    as_of: datetime
+    overdue: list[str] = field(default_factory=list)  # contract ids newly flagged
+    terminable: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
+
+
+class DunningRun:
+    def __init__(self, runtime: Runtime, settings: BillingSettings) -> None:
+        self.runtime, self.settings = runtime, settings
+
+    async def run(self, as_of: datetime) -> DunningResult:
+        result = DunningResult(as_of)
+        async with self.runtime.db.session() as session:
+            contracts = list(await repo.accounts_with_open_invoices(session))
+        for contract_id in contracts:
+            async with self.runtime.db.transaction() as session:
+                await self._one(self.runtime.unit_of_work(session), contract_id, as_of, result)
+            self.runtime.after_commit()
+        return result
+
+    async def _one(self, uow, contract_id: str, as_of: datetime,  # type: ignore[no-untyped-def]
+                   result: DunningResult) -> None:
+        """Per contract (R-E4): the customer's other contracts keep their support."""
+        collection = Collection(uow, self.settings)
+        account = await repo.account(uow.session, contract_id, for_update=True)
+        assert account is not None
+        today = local_date(as_of)
+        late = await collection.arrears(contract_id, today)
+        if not late:
+            before = account.standing
+            await collection.refresh_standing(account, today)
+            if before != "good":
+                result.settled.append(contract_id)
+            return
+        since = min(i.due_date for i in late)
+        owed = sum((i.gross_total - i.amount_paid for i in late), Decimal("0.00"))
+        notice = {"contract_id": contract_id, "customer_id": account.customer_id, "email": account.buyer.get("email"),
+                  "amount_due": f"{owed:.2f}", "currency": "PLN", "since": since.isoformat(),
+                  "invoices": [invoice_event(i) for i in late]}
+        if account.standing == "good":  # R-B5: suspend and tell the customer at the same time
+            account.standing, account.overdue_since = "overdue", since
+            uow.events.emit("contract.payment_overdue", {**notice, "reason": "payment overdue"}, subject=contract_id)
+            result.overdue.append(contract_id)
+        if account.terminable_since is None and today - since > timedelta(days=self.settings.terminable_after_days):
+            account.standing, account.terminable_since = "terminable", today  # R-B6 / R-E5
+            uow.events.emit("contract.terminable", {**notice, "days_late": (today - since).days}, subject=contract_id)
+            result.terminable.append(contract_id)
+        account.updated_at = uow.clock.now()
+        await uow.session.flush()
