@@ -248,3 +248,14 @@ def test_supportctl_up_serves_a_purchase_and_stops_cleanly_on_sigterm(tmp_path):
         for pid in children:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_billing_run_from_the_command_line_reports_and_refuses_a_far_period(tmp_path):
+    assert supportctl("migrate", "billing", "--data-dir", str(tmp_path)).returncode == 0
+    ran = supportctl("billing", "run", "--period", "2026-12", "--as-of", "2026-11-30T12:00:00+01:00",
+                     "--data-dir", str(tmp_path))
+    assert ran.returncode == 0, ran.stderr
+    assert "0 invoiced" in ran.stderr
+    far = supportctl("billing", "run", "--period", "2027-05", "--as-of", "2026-11-30T12:00:00+01:00",
+                     "--data-dir", str(tmp_path))
+    assert far.returncode == 2 and "invalid_period" in far.stderr
