@@ -95,9 +95,13 @@ class BillingWorld:
             await asyncio.sleep(0.05)
 
     async def status(self, contract_id: str, wanted: str) -> dict[str, Any]:
+        """Waits until entitlements has the contract in `wanted` and billing has heard of it
+        (billing learns the status from entitlements' events, a moment later)."""
         async def probe() -> dict[str, Any] | None:
             found = await self.contract(contract_id)
-            return found if found["status"] == wanted else None
+            account = await self.billing().get(f"/v1/accounts/{contract_id}")
+            known = account.status_code == 200 and account.json()["contract_status"] == wanted
+            return found if found["status"] == wanted and known else None
         return await self.until(probe, f"contract {contract_id} to be {wanted}")
 
     async def invoice_where(self, contract_id: str, test: Callable[[dict[str, Any]], bool], what: str

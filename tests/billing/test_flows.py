@@ -98,7 +98,8 @@ async def test_upgrade_supplement_is_invoiced_exactly_and_paying_switches_the_pl
     assert (supplement["net_total"], supplement["vat_total"], supplement["gross_total"]) == ("66.67", "15.33", "82.00")
 
     async def upgraded():  # type: ignore[no-untyped-def]
-        return (await bw.contract(contract["id"]))["plan_id"] == "o365-advanced"
+        account = (await bw.billing().get(f"/v1/accounts/{contract['id']}")).json()  # billing hears it next
+        return (await bw.contract(contract["id"]))["plan_id"] == "o365-advanced" == account["plan_id"]
     await bw.until(upgraded, "the plan switch")
     # the new price from the next period
     bw.clock.set(at("2026-11-30 12:00"))
