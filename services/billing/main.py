@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -13,7 +12,7 @@ from services.billing.payments.http_provider import HttpPaymentProvider
 from services.billing.payments.provider import PaymentProvider
 from services.billing.service.charge_runner import ChargeRunner
 from services.billing.settings import BillingSettings
-from shared.app import create_service_app
+from shared.app import create_service_app, every
 from shared.clock import Clock
 from shared.runtime import Runtime
 
@@ -34,24 +33,11 @@ def create_app(settings: BillingSettings | None = None, *, clock: Clock | None =
                                                timeout=settings.payment_provider_timeout)
     charges = ChargeRunner(runtime, settings, provider)
 
-    async def charge_scheduler() -> None:
-        """Submits due charges and reconciles unknown ones (several replicas: SKIP LOCKED)."""
-        if settings.charge_interval <= 0:
-            return
-        while True:
-            await asyncio.sleep(settings.charge_interval)
-            try:
-                await charges.run_due()
-            except Exception:  # noqa: BLE001 - the scheduler must outlive a failed round
-                log.exception("charge run failed")
-
-    async def close_provider() -> None:
-        await provider.aclose()
-
     app = create_service_app(
         runtime, title="Billing", version="1.0.0", description=DESCRIPTION,
         routers=[invoices.router, runs.router, payments.router, usage.router, build_inbox(settings).router()],
-        background=[charge_scheduler], on_shutdown=[close_provider],
+        # due charges submitted, unknown ones reconciled; several replicas are safe (SKIP LOCKED)
+        background=[every(settings.charge_interval, charges.run_due, log, "charge run")], on_shutdown=[provider.aclose],
     )
     app.state.provider = provider
     app.state.charges = charges

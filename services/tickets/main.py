@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -16,7 +15,7 @@ from services.tickets.service.monitor import SlaMonitor
 from services.tickets.service.tickets import TicketService
 from services.tickets.settings import TicketsSettings
 from services.tickets.smtp_listener import smtp_listener
-from shared.app import create_service_app
+from shared.app import create_service_app, every
 from shared.clock import Clock
 from shared.runtime import Runtime
 
@@ -36,27 +35,21 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
     entitlements = EntitlementsClient(settings, runtime.tokens, settings.entitlement_cache_seconds)
     listener = smtp_listener(runtime, settings, entitlements)  # incoming mail (None when disabled)
 
-    async def sla_scheduler() -> None:
-        """The background SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED)."""
-        if settings.sla_scan_interval <= 0:
-            return
-        while True:
-            await asyncio.sleep(settings.sla_scan_interval)
-            try:
-                async with runtime.db.transaction() as session:
-                    uow = runtime.unit_of_work(session)
-                    await SlaMonitor(TicketService(uow, settings, entitlements), settings.sla_warning_ratio).scan(
-                        runtime.clock.now())
-                runtime.after_commit()
-            except Exception:  # noqa: BLE001 - the scheduler must outlive a failed round
-                log.exception("SLA scan failed")
+    async def sla_scan() -> None:
+        """One SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED)."""
+        async with runtime.db.transaction() as session:
+            uow = runtime.unit_of_work(session)
+            await SlaMonitor(TicketService(uow, settings, entitlements), settings.sla_warning_ratio).scan(
+                runtime.clock.now())
+        runtime.after_commit()
 
     app = create_service_app(
         runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
         routers=[tickets.router, sla.router, supervision.router, callbacks.router, remote_sessions.router,
                  complaints.router, build_inbox(entitlements.forget).router(),
                  contacts.router, inbound_mail.router],
-        background=[sla_scheduler, *([listener.run] if listener else [])], on_shutdown=[entitlements.aclose],
+        background=[every(settings.sla_scan_interval, sla_scan, log, "SLA scan"),
+                    *([listener.run] if listener else [])], on_shutdown=[entitlements.aclose],
         readiness=[listener.ready] if listener else [],
     )
     app.state.entitlements = entitlements

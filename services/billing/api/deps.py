@@ -18,14 +18,18 @@ def settings_of(request: Request) -> BillingSettings:
     return request.app.state.runtime.settings
 
 
+def sold_by(principal: Principal) -> str | None:
+    """Whose sales a caller is limited to: a shop sees what it sold; customers (limited by
+    their customer id instead), finance (`billing:admin`) and services are not limited by it."""
+    if principal.customer_id is not None or principal.has(BILLING_ADMIN) or "service" in principal.roles:
+        return None
+    return principal.sub
+
+
 def may_see(principal: Principal, invoice: Invoice) -> bool:
-    """Customers see their own invoices; finance (`billing:admin`) and services see all; the
-    shop sees what it created (R-B3, issue 4 §9)."""
-    if principal.customer_id is not None:
-        return invoice.customer_id == principal.customer_id
-    if principal.has(BILLING_ADMIN) or "service" in principal.roles:
-        return True
-    return invoice.created_by == principal.sub
+    """Customers see their own invoices; finance and services see all; the shop what it sold."""
+    seller = sold_by(principal)
+    return principal.may_see(invoice.customer_id) and (seller is None or invoice.created_by == seller)
 
 
 async def visible_invoice(uow: UnitOfWork, invoice_id: str, principal: Principal) -> Invoice:

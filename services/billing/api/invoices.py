@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.billing import repository as repo
-from services.billing.api.deps import invoice_out, may_see, scoped, settings_of, visible_invoice
+from services.billing.api.deps import invoice_out, scoped, settings_of, sold_by, visible_invoice
 from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditable
 from services.billing.ksef import render_fa3
 from services.billing.pdf import render_pdf
 from services.billing.schemas import CreditNoteIn, InvoiceOut
 from services.billing.service.documents import document_of
 from services.billing.service.invoicing import Invoicing
-from fastapi import Request
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, error_responses
 from shared.idempotency import IdempotencyRequired
 from shared.roles import BILLING_ADMIN, BILLING_READ
-from shared.schemas import Page
+from shared.schemas import Page, keyset_page
 from shared.uow import ReadUoW, UoW
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
@@ -33,15 +32,10 @@ async def list_invoices(uow: ReadUoW, principal: scoped(BILLING_READ),
                         contract_id: str | None = Query(default=None, max_length=40),
                         cursor: str | None = Query(default=None, max_length=40),
                         limit: int = Query(default=50, ge=1, le=200)) -> Page[InvoiceOut]:
-    customer_id = principal.customer_filter(customer_id)
-    created_by = None
-    if principal.customer_id is None and not principal.has(BILLING_ADMIN) and "service" not in principal.roles:
-        created_by = principal.sub
-    rows = await repo.invoices(uow.session, customer_id=customer_id, contract_id=contract_id,
-                               created_by=created_by, after=cursor, limit=limit)
-    page = [r for r in rows[:limit] if may_see(principal, r)]
-    return Page(items=[await invoice_out(uow, r, with_lines=False) for r in page],
-                next_cursor=rows[limit - 1].id if len(rows) > limit else None)
+    rows = await repo.invoices(uow.session, customer_id=principal.customer_filter(customer_id),
+                               contract_id=contract_id, created_by=sold_by(principal), after=cursor, limit=limit)
+    page, next_cursor = keyset_page(rows, limit, key=lambda r: r.id)
+    return Page(items=[await invoice_out(uow, r, with_lines=False) for r in page], next_cursor=next_cursor)
 
 
 @router.get("/{invoice_id}", response_model=InvoiceOut, summary="An invoice with its lines",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from services.billing import repository as repo
 from services.billing.models import Charge
@@ -86,7 +87,7 @@ class ChargeRunner:
             answer = await self.provider.create_charge(request)
         except ProviderRejected as exc:
             answer = ProviderCharge(id=None, idempotency_key=request.idempotency_key, status="failed",
-                                    amount=request.amount, amount_paid=request.amount * 0, failure_code=exc.code)
+                                    amount=request.amount, amount_paid=Decimal("0.00"), failure_code=exc.code)
         result.submitted += 1
         async with self.runtime.db.transaction() as session:
             uow = self.runtime.unit_of_work(session)
