@@ -1,14 +1,17 @@
-"""Events this service applies: contract changes make cached entitlements stale."""
+"""Events this service applies: contract changes make cached entitlements stale, and an upgrade
+re-times the contract's open tickets (docs/sla-upgrade.md)."""
 
 from __future__ import annotations
 
-from typing import Callable
-
+from services.tickets.clients import EntitlementsClient
+from services.tickets.service.plan_change import apply_plan_change
+from services.tickets.service.tickets import TicketService
+from services.tickets.settings import TicketsSettings
 from shared.inbox import EventEnvelope, Inbox
 from shared.uow import UnitOfWork
 
 
-def build_inbox(forget: Callable[[str], None]) -> Inbox:
+def build_inbox(settings: TicketsSettings, entitlements: EntitlementsClient) -> Inbox:
     inbox = Inbox()
 
     async def _forget(uow: UnitOfWork, event: EventEnvelope) -> None:
@@ -16,9 +19,18 @@ def build_inbox(forget: Callable[[str], None]) -> Inbox:
         ticket asks entitlements afresh instead of using a cached answer."""
         customer_id = event.data.get("customer_id")
         if customer_id:
-            forget(customer_id)
+            entitlements.forget(customer_id)
 
-    for event_type in ("contract.activated", "contract.suspended", "contract.resumed", "contract.upgraded",
+    for event_type in ("contract.activated", "contract.suspended", "contract.resumed",
                        "contract.terminated", "contract.expired", "contract.transferred"):
         inbox.handles(event_type)(_forget)
+
+    @inbox.handles("contract.upgraded")
+    async def _upgraded(uow: UnitOfWork, event: EventEnvelope) -> None:
+        """Open tickets keep the time used and get the new target from the upgrade on. Entitlements
+        being unreachable fails the delivery, which its outbox retries (nothing is lost)."""
+        await _forget(uow, event)
+        await apply_plan_change(TicketService(uow, settings, entitlements), customer_id=event.data["customer_id"],
+                                contract_id=event.data["contract_id"], at=event.occurred_at)
+
     return inbox

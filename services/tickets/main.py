@@ -46,7 +46,7 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
     app = create_service_app(
         runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
         routers=[tickets.router, sla.router, supervision.router, callbacks.router, remote_sessions.router,
-                 complaints.router, build_inbox(entitlements.forget).router(),
+                 complaints.router, build_inbox(settings, entitlements).router(),
                  contacts.router, inbound_mail.router],
         background=[every(settings.sla_scan_interval, sla_scan, log, "SLA scan"),
                     *([listener.run] if listener else [])], on_shutdown=[entitlements.aclose],

@@ -57,6 +57,16 @@ async def awaiting_reaction(session: AsyncSession, *, limit: int = 500) -> Seque
     return (await session.execute(stmt)).scalars().all()
 
 
+async def unreacted_of_customer(session: AsyncSession, customer_id: str) -> Sequence[Ticket]:
+    """A customer's tickets still waiting for their first reaction (paused ones included), locked
+    for update: a plan change re-times them."""
+    stmt = (select(Ticket)
+            .where(Ticket.customer_id == customer_id, Ticket.first_response_at.is_(None),
+                   Ticket.status.in_(("new", "open", "awaiting_customer")))
+            .order_by(Ticket.id).with_for_update())
+    return (await session.execute(stmt)).scalars().all()
+
+
 async def outages_covering(session: AsyncSession, at: datetime) -> Sequence[OutageWindow]:
     stmt = select(OutageWindow).where(OutageWindow.starts_at <= at, OutageWindow.ends_at > at)
     return (await session.execute(stmt)).scalars().all()

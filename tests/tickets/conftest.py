@@ -100,11 +100,18 @@ def tickets_settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def entitlements_events() -> list[str]:
+    """What entitlements sends to the test's receiver: usage.* (R-S4 quota, usage.overage for billing)."""
+    return ["usage.*"]
+
+
+@pytest.fixture
 async def world(stores, settings: EntitlementsSettings, keys: tuple[Path, Path], clock: FixedClock,
-                receiver: EventReceiver, tickets_settings_overrides: dict[str, Any]) -> AsyncIterator[World]:
-    # usage.* (R-S4 quota, usage.overage for billing) reaches the same receiver as tickets' events
+                receiver: EventReceiver, tickets_settings_overrides: dict[str, Any],
+                entitlements_events: list[str]) -> AsyncIterator[World]:
+    # entitlements' events reach the same receiver as tickets' events
     ent_settings = settings.model_copy(update={"event_sinks": {"consumer": EventSink(url=receiver.url,
-                                                                                   events=["usage.*"])}})
+                                                                                   events=entitlements_events)}})
     async with Served(create_entitlements(ent_settings, clock=clock), lifespan="on") as ent_url:
         private, jwks = keys
         tickets_url = await stores.fresh_url("tickets", tickets_metadata)
