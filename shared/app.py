@@ -17,6 +17,7 @@ from shared.errors import install_error_handlers
 from shared.idempotency import IdempotentReplay, replay_response
 from shared.middleware import EdgeMiddleware
 from shared.runtime import Runtime
+from shared.tasks import cancel_and_wait
 
 ReadinessCheck = Callable[[Runtime], Awaitable[None]]
 BackgroundJob = Callable[[], Awaitable[None]]  # runs for the app's lifetime; cancelled at shutdown
@@ -86,9 +87,7 @@ def create_service_app(runtime: Runtime, *, title: str, description: str, versio
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             for close in closers:
                 await close()
             await runtime.stop()

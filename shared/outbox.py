@@ -29,6 +29,7 @@ from shared.db import Database
 from shared.ids import new_id
 from shared.infra_models import OutboxMessage
 from shared.settings import EventSink
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("shared.outbox")
 
@@ -231,13 +232,10 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._task is not None:
             task, self._task = self._task, None
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise  # our caller is being cancelled too: do not swallow that
+            await cancel_and_wait([task])  # again and again if a library swallowed the first cancel
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise asyncio.CancelledError  # our caller is being cancelled too: do not swallow that
 
 
 def pending_filter() -> Any:

@@ -14,6 +14,7 @@ from typing import Any, Coroutine
 
 from services.paysandbox.delivery import WebhookSender
 from services.paysandbox.scenarios import scenario_for
+from shared.tasks import cancel_and_wait
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,7 @@ class Ledger:
         self._spawn(self.sender.deliver(charge.last_event))
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         if self.sender is not None:
             await self.sender.aclose()
 
