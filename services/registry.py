@@ -52,3 +52,13 @@ def get(name: str) -> ServiceSpec:
         return SERVICES[name]
     except KeyError:
         raise KeyError(f"unknown service {name!r}; one of: {', '.join(SERVICES)}") from None
+
+
+# Who hears whose events (producer → consumer → event patterns): the embedded default and the
+# k8s manifests are both checked against this one table (tests/test_event_routes.py).
+EVENT_ROUTES: dict[str, dict[str, list[str]]] = {
+    "entitlements": {"billing": ["contract.*", "usage.overage"], "tickets": ["contract.*"]},
+    "billing": {"entitlements": ["contract.paid", "contract.payment_overdue", "contract.payment_settled",
+                                 "contract.terminable", "contract.upgrade_paid"],
+                "tickets": ["contract.payment_overdue", "contract.terminable"]},  # R-B5: the notice by mail
+}

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from services.registry import SERVICES, ServiceSpec
+from services.registry import EVENT_ROUTES, SERVICES, ServiceSpec
 from shared.devkeys import ensure_dev_keys
 
 DATA_DIR_ENV = "SUPPORT_DATA_DIR"
@@ -60,13 +60,8 @@ def dev_defaults(root: Path) -> dict[str, str]:
 
 def _event_sinks() -> dict[str, dict[str, dict[str, object]]]:
     """Who hears whose events in the embedded default (only services that exist)."""
-    wanted = {
-        "entitlements": {"billing": ["contract.*", "usage.overage"], "tickets": ["contract.*"]},
-        "billing": {"entitlements": ["contract.paid", "contract.payment_overdue", "contract.payment_settled",
-                                     "contract.terminable", "contract.upgrade_paid"]},
-    }
     out: dict[str, dict[str, dict[str, object]]] = {}
-    for producer, consumers in wanted.items():
+    for producer, consumers in EVENT_ROUTES.items():
         if producer not in SERVICES:
             continue
         out[producer] = {c: {"url": f"http://127.0.0.1:{port_of(SERVICES[c])}/v1/events", "events": events}

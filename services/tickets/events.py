@@ -33,4 +33,12 @@ def build_inbox(settings: TicketsSettings, entitlements: EntitlementsClient) -> 
         await apply_plan_change(TicketService(uow, settings, entitlements), customer_id=event.data["customer_id"],
                                 contract_id=event.data["contract_id"], at=event.occurred_at)
 
+    async def _payment_notice(uow: UnitOfWork, event: EventEnvelope) -> None:
+        """R-B5: billing suspends for an unpaid fee and the customer is notified at the same time;
+        the notice goes out through this service's mail channel (billing sends no mail)."""
+        uow.events.emit("mail.payment_notice", {**event.data, "kind": event.type.split(".", 1)[1],
+                                                "billing_event_id": event.id}, subject=event.subject)
+
+    for event_type in ("contract.payment_overdue", "contract.terminable"):
+        inbox.handles(event_type)(_payment_notice)
     return inbox

@@ -146,6 +146,31 @@ async def test_failed_callback_attempts_are_mailed_to_the_orders_address_R_S2(wo
     assert "+48 600 100 200" in body_of(told) and "attempt 1 of 3" in body_of(told) and "2 more" in body_of(told)
 
 
+async def test_billings_overdue_and_terminable_notices_are_mailed_to_the_buyer_R_B5(world, mail: Mail):
+    notice = {"contract_id": "ctr_1", "customer_id": "cust-1", "email": "ksiegowosc@contoso.pl",
+              "amount_due": "121.77", "currency": "PLN", "since": "2026-11-10",
+              "invoices": [{"number": "FV/2026/11/000007", "gross_total": "121.77", "amount_paid": "0.00",
+                            "currency": "PLN", "due_date": "2026-11-10"}]}
+    service = world.tickets("service")
+    for event_id, kind, extra in (("evt_due_1", "payment_overdue", {"reason": "payment overdue"}),
+                                  ("evt_term_1", "terminable", {"days_late": 8})):
+        delivered = await service.post("/v1/events", json={
+            "id": event_id, "type": f"contract.{kind}", "source": "billing", "subject": "ctr_1",
+            "occurred_at": "2026-11-18T09:00:00Z", "data": {**notice, **extra}})
+        assert delivered.json()["outcome"] == "applied", delivered.text
+    again = await service.post("/v1/events", json={  # billing's outbox delivers it again: no second mail
+        "id": "evt_due_1", "type": "contract.payment_overdue", "source": "billing", "subject": "ctr_1",
+        "occurred_at": "2026-11-18T09:00:00Z", "data": notice})
+    assert again.json()["outcome"] == "duplicate"
+
+    told = await mail.sink.wait_for(lambda m: "ksiegowosc@contoso.pl" in str(m["To"]), count=2)
+    overdue, terminable = sorted(told, key=lambda m: "terminated" in str(m["Subject"]))
+    assert "suspended" in str(overdue["Subject"]) and "121.77 PLN" in body_of(overdue)
+    assert "FV/2026/11/000007" in body_of(overdue) and "free plan" in body_of(overdue)
+    assert "8 days late" in body_of(terminable)
+    assert len([m for m in mail.sink.messages if "ksiegowosc@contoso.pl" in str(m["To"])]) == 2
+
+
 # ---- rendering (pure) -----------------------------------------------------------------------
 
 

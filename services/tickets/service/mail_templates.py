@@ -25,7 +25,7 @@ from typing import Any, Callable
 from shared.clock import WARSAW
 
 MAIL_EVENTS = ("ticket.created", "ticket.replied", "ticket.resolved", "outage.declared", "callback.attempt_failed",
-               "complaint.extended", "complaint.answered", "mail.auto_reply")
+               "complaint.extended", "complaint.answered", "mail.auto_reply", "mail.payment_notice")
 
 SIGNATURE = "\n\n-- \nSupport Desk\nReply to this e-mail to add to your request; please keep {ref} in the subject."
 SIGNATURE_NO_TICKET = "\n\n-- \nSupport Desk"
@@ -208,6 +208,27 @@ def _auto_reply(d: dict[str, Any], reopen_days: int) -> list[OutgoingMail]:
                          in_reply_to=d.get("in_reply_to"), auto_reply=True)]
 
 
+def _payment_notice(d: dict[str, Any], reopen_days: int) -> list[OutgoingMail]:
+    """R-B5 / R-E4: support is suspended for an unpaid fee and the customer is told at the same
+    time; R-B6 / R-E5: more than 7 days late, the contract may be terminated."""
+    if not d.get("email"):
+        return []
+    invoices = "\n".join(f"  {i.get('number')}: {i.get('gross_total')} {i.get('currency', 'PLN')}, due {i.get('due_date')}"
+                         f", paid {i.get('amount_paid')}" for i in d.get("invoices") or [])
+    owed = f"{d.get('amount_due')} {d.get('currency', 'PLN')}"
+    if d.get("kind") == "terminable":
+        subject = "Payment more than 7 days late: your support contract may be terminated"
+        body = (f"Hello,\n\nthe payment of {owed} for your support contract {d.get('contract_id')} is "
+                f"{d.get('days_late')} days late (since {d.get('since')}). The contract may now be terminated.")
+    else:
+        subject = "Payment overdue: support is suspended"
+        body = (f"Hello,\n\nwe have not received {owed} for your support contract {d.get('contract_id')} "
+                f"(due since {d.get('since')}). Support under this contract is suspended until it is paid; "
+                "tickets are still accepted on the free plan.")
+    body += f"\n\nOpen invoices:\n{invoices}\n\nOnce the arrears are paid, support resumes at once."
+    return [OutgoingMail(d["email"], subject, body + SIGNATURE_NO_TICKET)]
+
+
 def _generic(event_type: str, d: dict[str, Any]) -> list[OutgoingMail]:
     """An event we have no template for, but which names a recipient: its facts, plainly."""
     if not d.get("email"):
@@ -223,7 +244,7 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], int], list[OutgoingMail]]] = {
     "ticket.created": _ticket_created, "ticket.replied": _ticket_replied, "ticket.resolved": _ticket_resolved,
     "outage.declared": _outage_declared, "callback.attempt_failed": _callback_attempt_failed,
     "complaint.extended": _complaint_extended, "complaint.answered": _complaint_answered,
-    "mail.auto_reply": _auto_reply,
+    "mail.auto_reply": _auto_reply, "mail.payment_notice": _payment_notice,
 }
 
 
