@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from services.tickets.api import callbacks, complaints, remote_sessions, sla, supervision, tickets
-from services.tickets.api import contacts, inbound_mail
+from services.tickets.api import agent_ui, contacts, inbound_mail
 from services.tickets.clients import EntitlementsClient
 from services.tickets.events import build_inbox
 from services.tickets.mailer import mail_sinks
@@ -47,7 +47,7 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
         runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
         routers=[tickets.router, sla.router, supervision.router, callbacks.router, remote_sessions.router,
                  complaints.router, build_inbox(settings, entitlements).router(),
-                 contacts.router, inbound_mail.router],
+                 contacts.router, inbound_mail.router, agent_ui.router],
         background=[every(settings.sla_scan_interval, sla_scan, log, "SLA scan"),
                     *([listener.run] if listener else [])], on_shutdown=[entitlements.aclose],
         readiness=[listener.ready] if listener else [],

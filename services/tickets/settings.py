@@ -41,6 +41,15 @@ class TicketsSettings(ServiceSettings):
     mail_from: str = "Support <support@example.com>"
     support_address: str = ""  # the address mail is accepted for; empty: the address in mail_from
 
+    # ---- the agent SPA at /agent/ (services/tickets/api/agent_ui.py) --------------------------
+    # Sign-in: empty authorize URL → paste a token (development); else OIDC authorization code + PKCE.
+    agent_oidc_authorize_url: str = ""
+    agent_oidc_token_url: str = ""
+    agent_oidc_client_id: str = ""
+    agent_oidc_scope: str = "openid"
+    agent_oidc_redirect_uri: str = ""  # empty: the SPA's own address (<origin>/agent/)
+    agent_refresh_seconds: float = 30.0  # how often the queue is re-read
+
     @model_validator(mode="after")
     def _refuse_mail_placeholders_in_production(self) -> "TicketsSettings":
         if self.environment == "production":
@@ -48,6 +57,12 @@ class TicketsSettings(ServiceSettings):
                 raise ValueError("refusing production settings: mail_from/support_address still use example.com")
             if self.mail_outbound_enabled and self.smtp_relay_host in ("127.0.0.1", "localhost"):
                 raise ValueError("refusing production settings: smtp_relay_host points at the development mail sink")
+        return self
+
+    @model_validator(mode="after")
+    def _agent_oidc_complete(self) -> "TicketsSettings":
+        if self.agent_oidc_authorize_url and not (self.agent_oidc_token_url and self.agent_oidc_client_id):
+            raise ValueError("agent_oidc_authorize_url needs agent_oidc_token_url and agent_oidc_client_id")
         return self
 
     @property
