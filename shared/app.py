@@ -1,5 +1,6 @@
 """Builds a service's FastAPI app the same way for every service: middleware, error handlers,
-idempotent-replay handler, health, readiness and metrics, lifespan of the runtime."""
+idempotent-replay handler, the webhook endpoints API, health, readiness and metrics, lifespan of
+the runtime."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from shared.errors import install_error_handlers
 from shared.idempotency import IdempotentReplay, replay_response
 from shared.middleware import EdgeMiddleware
 from shared.runtime import Runtime
+from shared.webhook_endpoints.api import build_router as webhook_endpoints_router
 from shared.tasks import cancel_and_wait
 
 ReadinessCheck = Callable[[Runtime], Awaitable[None]]
@@ -104,6 +106,7 @@ def create_service_app(runtime: Runtime, *, title: str, description: str, versio
 
     for router in routers:
         app.include_router(router)
+    app.include_router(webhook_endpoints_router())  # every service sends its own events (runtime.py)
     app.include_router(_ops_router(runtime, list(readiness)))
     app.add_middleware(EdgeMiddleware, max_bytes=runtime.settings.max_body_bytes, registry=runtime.registry,
                        service=runtime.settings.service_name)

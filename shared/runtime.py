@@ -7,7 +7,11 @@ and every other row to the `HttpSinkDeliverer` (internal sinks, service JWT).
 
 A service may add sinks of its own (`extra_sinks`: name → (event patterns, deliverer)), e.g. the
 tickets service's `mail` sink: matching events get a row for that sink, the `CompositeDeliverer`
-routes those rows to its deliverer, and the runtime closes it on stop."""
+routes those rows to its deliverer, and the runtime closes it on stop.
+
+Webhook endpoints registered through the API (shared/webhook_endpoints/) add the built-in sink
+`webhooks`: public events get a row for it once the service has an endpoint, its deliverer fans
+each event out into deliveries, and the runtime starts and stops their dispatcher."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from shared.outbox import (
 from shared.settings import ServiceSettings
 from shared.atomic_create import AtomicCreate
 from shared.uow import UnitOfWork
+from shared.webhook_endpoints.component import WebhookEndpoints
 from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
 
 
@@ -41,11 +46,14 @@ class Runtime:
         clash = sorted(set(self.extra_sinks) & (set(settings.event_sinks) | set(settings.webhooks) | {NO_SINK}))
         if clash:
             raise ValueError(f"extra sink names clash with configured sinks or webhooks: {clash}")
+        if WebhookEndpoints.sink in {*settings.event_sinks, *settings.webhooks, *self.extra_sinks}:
+            raise ValueError(f"the sink name {WebhookEndpoints.sink!r} is reserved for the webhook endpoints' fan-out")
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url, pool_size=settings.db_pool_size,
                            read_pool_size=settings.read_pool_size, echo=settings.db_echo)
         self.authenticator = authenticator or Authenticator.from_settings(settings)
         self.tokens = ServiceTokenProvider(settings)
+        self.webhook_endpoints = WebhookEndpoints(settings, self.db, self.clock)
         # An injected deliverer (tests) replaces both and is the caller's to close.
         self.webhooks: WebhookDeliverer | None = None
         self._owned_deliverer: CompositeDeliverer | None = None
@@ -54,7 +62,8 @@ class Runtime:
             deliverer = self._owned_deliverer = CompositeDeliverer(
                 HttpSinkDeliverer(settings, self.tokens),
                 {**{name: self.webhooks for name in settings.webhooks},
-                 **{name: sink for name, (_, sink) in self.extra_sinks.items()}})
+                 **{name: sink for name, (_, sink) in self.extra_sinks.items()},
+                 WebhookEndpoints.sink: self.webhook_endpoints.fanout})
         self.deliverer: Deliverer = deliverer
         self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy(
             batch_size=settings.relay_batch_size, lease_seconds=settings.relay_lease_seconds,
@@ -66,10 +75,12 @@ class Runtime:
                                      registry=self.registry)
 
     def resolve_sinks(self, event_type: str) -> list[str]:
-        """Every sink an event of this type goes to: internal event sinks, webhooks, extra sinks."""
+        """Every sink an event of this type goes to: internal event sinks, webhooks, extra sinks,
+        the webhook endpoints' fan-out."""
         return (sinks_for(event_type, self.settings.event_sinks) + webhooks_for(event_type, self.settings.webhooks)
                 + [name for name, (patterns, _) in self.extra_sinks.items()
-                   if any(fnmatch.fnmatchcase(event_type, p) for p in patterns)])
+                   if any(fnmatch.fnmatchcase(event_type, p) for p in patterns)]
+                + self.webhook_endpoints.sinks_for(event_type))
 
     def unit_of_work(self, session: AsyncSession) -> UnitOfWork:
         return UnitOfWork(session=session, clock=self.clock,
@@ -87,10 +98,12 @@ class Runtime:
     async def start(self) -> None:
         if self.settings.relay_enabled:
             self.relay.start()
+        await self.webhook_endpoints.start()
 
     async def stop(self) -> None:
         try:
             await self.relay.stop()
+            await self.webhook_endpoints.stop()
         finally:
             try:
                 if self._owned_deliverer is not None:

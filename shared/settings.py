@@ -66,6 +66,11 @@ class WebhookTarget(BaseModel):
         return secret
 
 
+# The events an endpoint registered through the API may get (each service sends only its own).
+PUBLIC_EVENT_PATTERNS = ("contract.*", "licence.*", "usage.*", "invoice.*", "payment.*", "ticket.*", "callback.*",
+                         "complaint.*", "remote_session.*")
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
 
@@ -108,6 +113,12 @@ class ServiceSettings(BaseSettings):
     event_sinks: dict[str, EventSink] = Field(default_factory=dict)
     # Outgoing Standard Webhooks; their names share one namespace with event_sinks (outbox `sink`)
     webhooks: dict[str, WebhookTarget] = Field(default_factory=dict)
+    # Webhook endpoints registered through the API (shared/webhook_endpoints/): the events they
+    # may subscribe to, and each delivery's retry budget (after it, the endpoint is disabled).
+    webhook_endpoint_events: list[str] = Field(default_factory=lambda: list(PUBLIC_EVENT_PATTERNS))
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_backoff_base: float = Field(default=60.0, ge=0)
+    webhook_backoff_max: float = Field(default=6 * 3600.0, ge=0)
 
     # HTTP edge
     max_body_bytes: int = 1024 * 1024

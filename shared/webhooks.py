@@ -41,6 +41,42 @@ def webhook_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
+def signed_request(secret: str | Webhook, event_id: str, payload: dict[str, Any], *, timestamp: int
+                   ) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of one attempt to deliver `payload`, signed with `secret` (a `whsec_…`
+    string or a `Webhook` built from one) at the wall-clock second `timestamp`. Used for the
+    configured webhooks here and for the endpoints managed through the API
+    (shared/webhook_endpoints)."""
+    signer = secret if isinstance(secret, Webhook) else Webhook(secret)
+    body = webhook_body(payload)
+    # sign() takes the body as str (bytes would be signed as their repr, "b'…'") and a datetime
+    # whose tzinfo it *replaces* with UTC rather than converting: hand it an aware UTC datetime.
+    signature = signer.sign(msg_id=event_id, timestamp=datetime.fromtimestamp(timestamp, tz=timezone.utc),
+                            data=body.decode("ascii"))
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+    }
+    return body, headers
+
+
+async def post_signed(client: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str]
+                      ) -> tuple[int, str | None]:
+    """POSTs one signed attempt: its status, and None for a 2xx or else the first bytes of the
+    answer (decoded leniently). Transport errors (httpx) are raised."""
+    async with client.stream("POST", url, content=body, headers=headers) as response:
+        if 200 <= response.status_code < 300:
+            return response.status_code, None
+        excerpt = b""
+        async for chunk in response.aiter_bytes():
+            excerpt += chunk
+            if len(excerpt) >= _ERROR_EXCERPT_BYTES:
+                break
+    return response.status_code, excerpt[:_ERROR_EXCERPT_BYTES].decode("utf-8", "replace")
+
+
 class WebhookDeliverer:
     """Delivers outbox rows whose sink is a configured webhook: a signed `POST <url>` with the
     event envelope. A 2xx is success; any other status (redirects are not followed) or a
@@ -61,33 +97,15 @@ class WebhookDeliverer:
         target = self.settings.webhooks.get(sink)
         if target is None:
             raise LookupError(f"no webhook named {sink!r} is configured")
-        body = webhook_body(message.payload)
-        timestamp = int(self.wall_clock())
-        # sign() takes the body as str (bytes would be signed as their repr, "b'…'") and a datetime
-        # whose tzinfo it *replaces* with UTC rather than converting: hand it an aware UTC datetime.
-        signature = self._signers[sink].sign(msg_id=message.event_id,
-                                             timestamp=datetime.fromtimestamp(timestamp, tz=timezone.utc),
-                                             data=body.decode("ascii"))
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": message.event_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature,
-        }
+        body, headers = signed_request(self._signers[sink], message.event_id, message.payload,
+                                       timestamp=int(self.wall_clock()))
         return target.url, body, headers
 
     async def __call__(self, sink: str, message: OutboxMessage) -> None:
         url, body, headers = self.signed_request(sink, message)
-        async with self._client.stream("POST", url, content=body, headers=headers) as response:
-            if 200 <= response.status_code < 300:
-                return
-            excerpt = b""
-            async for chunk in response.aiter_bytes():
-                excerpt += chunk
-                if len(excerpt) >= _ERROR_EXCERPT_BYTES:
-                    break
-        text = excerpt[:_ERROR_EXCERPT_BYTES].decode("utf-8", "replace")
-        raise RuntimeError(f"webhook {sink!r} ({url}) answered {response.status_code}: {text}")
+        status, excerpt = await post_signed(self._client, url, body, headers)
+        if excerpt is not None:
+            raise RuntimeError(f"webhook {sink!r} ({url}) answered {status}: {excerpt}")
 
     async def aclose(self) -> None:
         await self._client.aclose()
