@@ -42,8 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -57,6 +55,8 @@ from urllib.parse import quote
 import httpx
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from platform_api import ApiError, checked, client, dev_token  # noqa: E402 - beside this file
+
 URLS = {"entitlements": "http://127.0.0.1:8001", "tickets": "http://127.0.0.1:8002",
         "billing": "http://127.0.0.1:8003"}
 # What each service delivers to the CRM (each service sends only its own events).
@@ -68,51 +68,6 @@ CRM_EVENTS: dict[str, list[str]] = {
 TICKET_STATUSES = ["new", "open", "awaiting_customer", "resolved", "closed"]
 
 
-# ---- errors --------------------------------------------------------------------------------------
-
-class ApiError(Exception):
-    """A refusal from the platform. Every error body is `{"error": code, "detail": message}`;
-    validation errors add `fields` (shared/errors.py)."""
-
-    def __init__(self, status: int, code: str, detail: str, fields: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(f"{status} {code}: {detail}")
-        self.status, self.code, self.detail, self.fields = status, code, detail, fields or []
-
-    def __str__(self) -> str:
-        lines = [f"HTTP {self.status} {self.code}: {self.detail}"]
-        lines += [f"  {f.get('field')}: {f.get('message')}" for f in self.fields
-                  if f"{f.get('field')}: {f.get('message')}" not in self.detail]  # validation: one line per field
-        return "\n".join(lines)
-
-
-def checked(response: httpx.Response) -> httpx.Response:
-    """The response when it is a success, else the platform's error as an `ApiError`."""
-    if response.is_success:
-        return response
-    try:
-        body = response.json()
-        code, detail, fields = body["error"], body.get("detail", ""), body.get("fields")
-    except (ValueError, KeyError, TypeError):
-        code, detail, fields = f"http_{response.status_code}", response.text[:300], None
-    raise ApiError(response.status_code, code, detail, fields)
-
-
-def dev_token(role: str) -> str:
-    """A development token from the repository's `supportctl token --role ROLE`."""
-    repo = Path(__file__).resolve().parents[1]
-    exe = repo / ".venv" / "bin" / "supportctl"
-    command = str(exe) if exe.exists() else shutil.which("supportctl")
-    if command is None:
-        raise SystemExit(f"no token: pass --token, set the environment variable, or run `make run` first "
-                         f"(then: supportctl token --role {role})")
-    done = subprocess.run([command, "token", "--role", role], cwd=repo, capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise SystemExit(f"supportctl token --role {role} failed:\n{done.stderr}")
-    return done.stdout.strip()
-
-
-def client(base_url: str, token: str, timeout: float = 10.0) -> httpx.Client:
-    return httpx.Client(base_url=base_url, timeout=timeout, headers={"authorization": f"Bearer {token}"})
 
 
 def post_idempotent(api: httpx.Client, path: str, body: dict[str, Any], key: str, *, attempts: int = 5,

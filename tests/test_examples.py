@@ -52,6 +52,8 @@ STATIC_PATH = "/hooks/configured"  # the tickets service's webhook set in its se
 
 def _load(name: str) -> Any:
     """An example as a module (examples/ is not a package: the files are meant to be copied)."""
+    if str(REPO / "examples") not in sys.path:  # as when run as `python examples/<name>.py`
+        sys.path.insert(0, str(REPO / "examples"))
     spec = importlib.util.spec_from_file_location(f"examples_{name}", REPO / "examples" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
