@@ -21,8 +21,9 @@ async def test_purchase_is_invoiced_for_the_rest_of_the_month_and_paying_activat
     await bw.invoice_where(contract["id"], lambda i: i["status"] == "paid", "the card payment")
     active = await bw.status(contract["id"], "active")
     assert active["status"] == "active"
+    await bw.receiver.wait_for("contract.paid")  # each sink is relayed on its own: the receiver may lag entitlements
     types = [e["type"] for e in bw.receiver.events]
-    assert "invoice.issued" in types and "invoice.paid" in types and "contract.paid" in types
+    assert "invoice.issued" in types and "invoice.paid" in types
 
 
 async def test_a_declined_card_leaves_the_contract_unpaid_and_retries_later_R_B2(bw):
