@@ -29,7 +29,7 @@ from shared.db import Database
 from shared.ids import new_id
 from shared.infra_models import OutboxMessage
 from shared.settings import EventSink
-from shared.tasks import cancel_and_wait
+from shared.tasks import WakeableLoop
 
 log = logging.getLogger("shared.outbox")
 
@@ -121,11 +121,10 @@ class OutboxRelay:
     def __init__(self, db: Database, clock: Clock, deliver: Deliverer, policy: RelayPolicy | None = None) -> None:
         self.db, self.clock, self.deliver = db, clock, deliver
         self.policy = policy or RelayPolicy()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.loop = WakeableLoop(self.run_once, name="outbox-relay", poll_interval=self.policy.poll_interval, log=log)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.loop.wake()
 
     async def _claim(self) -> list[OutboxMessage]:
         now = self.clock.now()
@@ -206,36 +205,11 @@ class OutboxRelay:
                 break
         return total
 
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                delivered = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the relay must survive a database hiccup
-                log.exception("outbox relay round failed")
-                delivered = 0
-            if delivered == 0:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
-                # that arrives as the wake-up completes, and stop() would then wait forever.
-                try:
-                    async with asyncio.timeout(self.policy.poll_interval):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-                self._wake.clear()
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run_forever(), name="outbox-relay")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            task, self._task = self._task, None
-            await cancel_and_wait([task])  # again and again if a library swallowed the first cancel
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise asyncio.CancelledError  # our caller is being cancelled too: do not swallow that
+        await self.loop.stop()
 
 
 def pending_filter() -> Any:

@@ -30,7 +30,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.ids import new_id
 from shared.settings import ServiceSettings
-from shared.tasks import cancel_and_wait
+from shared.tasks import WakeableLoop
 from shared.webhook_endpoints import repository as repo
 from shared.webhook_endpoints.fanout import Routing
 from shared.webhook_endpoints.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -62,17 +62,16 @@ class Dispatcher:
                                   settings.webhook_backoff_max)
         self.batch_size = settings.relay_batch_size
         self.lease_time = timedelta(seconds=settings.relay_lease_seconds)
-        self.poll_interval = settings.relay_poll_interval
         self.dispatching = settings.relay_enabled  # off: only `drain()` sends (tests, tools)
         self.wall_clock = wall_clock
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.http_timeout), transport=transport, follow_redirects=False,
             headers={"user-agent": f"support-platform/{settings.service_name}-webhooks"})
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.loop = WakeableLoop(self._round, name="webhook-dispatcher", poll_interval=settings.relay_poll_interval,
+                                 log=log)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.loop.wake()
 
     # ---- one round ---------------------------------------------------------------------------
 
@@ -168,36 +167,15 @@ class Dispatcher:
 
     # ---- the loop ------------------------------------------------------------------------------
 
-    async def run_forever(self) -> None:
-        while True:
-            attempted = 0
-            try:
-                await self.routing.refresh(self.db)  # another replica may have registered the first one
-                if self.dispatching:
-                    attempted = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the dispatcher must survive a database hiccup
-                log.exception("webhook dispatcher round failed")
-            if attempted == 0:
-                try:  # asyncio.timeout, not wait_for (see OutboxRelay.run_forever)
-                    async with asyncio.timeout(self.poll_interval):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+    async def _round(self) -> int:
+        await self.routing.refresh(self.db)  # another replica may have registered the first one
+        return await self.run_once() if self.dispatching else 0
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run_forever(), name="webhook-dispatcher")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            task, self._task = self._task, None
-            await cancel_and_wait([task])  # again and again if a library swallowed the first cancel
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise asyncio.CancelledError  # our caller is being cancelled too: do not swallow that
+        await self.loop.stop()
 
     async def aclose(self) -> None:
         await self._client.aclose()

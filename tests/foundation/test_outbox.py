@@ -235,7 +235,7 @@ async def test_the_relay_stops_even_when_cancelled_as_it_is_woken(clock):
         relay.wake()
         for _ in range(ticks):
             await asyncio.sleep(0)
-        task = relay._task
+        task = relay.loop.task
         assert task is not None
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=1.0)
