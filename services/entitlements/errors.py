@@ -70,6 +70,12 @@ class NoPendingUpgrade(Conflict):
     message = "The contract has no upgrade waiting for payment."
 
 
+class UpgradeDateInFuture(Unprocessable):
+    code = "upgrade_date_in_future"
+    message = ("An upgrade cannot be dated after today: the new plan applies once its supplement is paid (R-B7); "
+               "request it on the day it should start.")
+
+
 class DateOutsideTerm(Unprocessable):
     code = "date_outside_term"
     message = "The date is outside the contract's term."

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from tests.conftest import WARSAW
 from tests.entitlements.helpers import active_contract
 
 
@@ -78,11 +81,22 @@ async def test_upgrade_date_outside_the_term_is_refused(shop, service):
     assert response.json()["error"] == "date_outside_term"
 
 
-async def test_upgrade_on_last_day_of_month_charges_one_day_R_B7(shop, service):
+async def test_upgrade_on_last_day_of_month_charges_one_day_R_B7(shop, service, api):
     cid = (await active_contract(shop, service))["id"]
+    api.clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=WARSAW))
     response = await shop.post(f"/v1/contracts/{cid}/upgrade", json={"plan_id": "o365-advanced", "as_of": "2026-11-30"})
     quote = response.json()["quote"]
     assert (quote["net"], quote["vat"], quote["gross"], quote["remaining_days"]) == ("6.67", "1.53", "8.20", 1)
+
+
+async def test_an_upgrade_dated_after_today_is_refused_not_applied_early_R_B7(shop, service):
+    cid = (await active_contract(shop, service))["id"]  # today is 21 November 2026
+    response = await shop.post(f"/v1/contracts/{cid}/upgrade", json={"plan_id": "o365-advanced", "as_of": "2026-11-22"})
+    assert (response.status_code, response.json()["error"]) == (422, "upgrade_date_in_future")
+    contract = (await shop.get(f"/v1/contracts/{cid}")).json()
+    assert (contract["plan_id"], contract["pending_upgrade"]) == ("o365-standard", None)
+    today = await shop.post(f"/v1/contracts/{cid}/upgrade", json={"plan_id": "o365-advanced", "as_of": "2026-11-21"})
+    assert today.status_code == 200, today.text
 
 
 async def test_customer_may_upgrade_own_contract_but_not_anothers(shop, service, api):

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.entitlements.api.deps import Contracts, contract_out, scoped, visible_contract
 from services.entitlements.errors import (
     ContractNotFound, DateOutsideTerm, DowngradeNotAllowed, InvalidTransition, NoPendingUpgrade, PlanNotFound,
-    PlanNotInProduct, UpgradePending,
+    PlanNotInProduct, UpgradeDateInFuture, UpgradePending,
 )
 from services.entitlements.schemas import ContractOut, QuoteOut, UpgradeIn, UpgradeOut, UpgradePaidIn
 from services.entitlements.service.upgrades import UpgradeService
@@ -20,9 +20,11 @@ router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["upgrades"])
 @router.post("/upgrade", response_model=UpgradeOut, summary="Upgrade to a higher plan of the same product",
              description="Returns the supplement quote (R-B7) and emits `contract.upgrade_requested`; the plan "
                          "switches when billing reports the supplement paid (`contract.upgrade_paid`), or at once "
-                         "for a zero fee. A lower or equal rank is refused (R-E3).",
+                         "for a zero fee. A lower or equal rank is refused (R-E3). `as_of` may be today or earlier in "
+                         "the term, never later (422 `upgrade_date_in_future`).",
              responses=error_responses(Forbidden, ContractNotFound, PlanNotFound, PlanNotInProduct,
-                                       DowngradeNotAllowed, UpgradePending, InvalidTransition, DateOutsideTerm))
+                                       DowngradeNotAllowed, UpgradePending, InvalidTransition, DateOutsideTerm,
+                                       UpgradeDateInFuture))
 async def upgrade(contract_id: str, body: UpgradeIn, contracts: Contracts,
                   principal: scoped(CONTRACTS_UPGRADE)) -> UpgradeOut:
     contract = await visible_contract(contracts, contract_id, principal)

@@ -8,7 +8,8 @@ from datetime import date
 
 from services.entitlements import repository as repo
 from services.entitlements.errors import (
-    DateOutsideTerm, DowngradeNotAllowed, InvalidTransition, NoPendingUpgrade, PlanNotInProduct, UpgradePending,
+    DateOutsideTerm, DowngradeNotAllowed, InvalidTransition, NoPendingUpgrade, PlanNotInProduct, UpgradeDateInFuture,
+    UpgradePending,
 )
 from services.entitlements.models import Contract
 from services.entitlements.service.catalogue import CatalogueService
@@ -37,9 +38,13 @@ class UpgradeService:
         if target.product_id != contract.product_id:
             raise PlanNotInProduct(f"plan {plan_id!r} is a {target.product_id} plan; the contract is "
                                    f"{contract.product_id}")
-        day = as_of or self.contracts.today()
+        today = self.contracts.today()
+        day = as_of or today
         if not contract.starts_on <= day <= contract.ends_on:
             raise DateOutsideTerm(f"{day.isoformat()} is outside the term {contract.starts_on}–{contract.ends_on}")
+        if day > today:  # the plan switches when the supplement is paid, so a later date could not hold (R-B7)
+            raise UpgradeDateInFuture(f"{day.isoformat()} is after today ({today.isoformat()}); request the upgrade "
+                                      "on the day it should start")
         current = await repo.effective_plan(self.uow.session, contract.plan_id, contract.plan_version,
                                             self.uow.clock.now())
         assert current is not None
@@ -55,7 +60,8 @@ class UpgradeService:
         contract.pending_upgrade = {"plan_id": target.plan_id, "plan_version": target.version,
                                     "requested_on": day.isoformat(), "quote": quote_json(quote)}
         await self.contracts.record_history(contract, "upgrade_requested", contract.status, actor, None,
-                                      {"to_plan_id": target.plan_id, "quote": quote_json(quote)})
+                                            {"to_plan_id": target.plan_id, "to_plan_version": target.version,
+                                             "as_of": day.isoformat(), "quote": quote_json(quote)})
         self.uow.events.emit("contract.upgrade_requested", contract_event_data(
             contract, from_plan_id=current.plan_id, to_plan_id=target.plan_id, to_plan_version=target.version,
             to_price_net=f"{target.price_net:.2f}", to_plan_name=target.name, as_of=day.isoformat(),
@@ -76,10 +82,13 @@ class UpgradeService:
         contract.plan_id, contract.plan_version = pending["plan_id"], int(pending["plan_version"])
         contract.plan_changed_on = self.contracts.today()
         contract.pending_upgrade = None
+        # `as_of`: the day the new plan's price is owed from (R-B7), which billing prices by;
+        # `upgraded_on`: the day the plan switched (the supplement was paid)
         await self.contracts.record_history(contract, "upgraded", contract.status, actor, None,
-                                      {"from_plan_id": previous, "to_plan_id": contract.plan_id,
-                                       "quote": pending.get("quote")})
+                                            {"from_plan_id": previous, "to_plan_id": contract.plan_id,
+                                             "as_of": pending.get("requested_on"), "quote": pending.get("quote")})
+        plan = await CatalogueService(self.uow).plan(contract.plan_id, contract.plan_version)
         self.uow.events.emit("contract.upgraded", contract_event_data(
-            contract, from_plan_id=previous, quote=pending.get("quote"),
+            contract, plan=plan, from_plan_id=previous, quote=pending.get("quote"), as_of=pending.get("requested_on"),
             upgraded_on=contract.plan_changed_on.isoformat()), subject=contract.id)
         return contract
