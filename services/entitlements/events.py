@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from services.entitlements.service.contracts import ContractService
 from services.entitlements.service.terms import ACTIVE, PENDING, SUSPENDED
@@ -40,9 +40,14 @@ def build_inbox(settings: EntitlementsSettings) -> Inbox:
 
     @inbox.handles("contract.terminable")
     async def _terminable(uow: UnitOfWork, event: EventEnvelope) -> None:
-        """R-E5/R-B6: more than 7 days late; the seller may terminate."""
-        since = date.fromisoformat(event.data.get("since") or event.occurred_at.date().isoformat())
-        await contracts(uow).mark_terminable(event.data["contract_id"], since, actor(event))
+        """R-E5/R-B6: more than 7 days late; the seller may terminate. `terminable_since` is the
+        first day the payment was more than 7 days late, as billing counts it."""
+        data = event.data
+        if data.get("terminable_since"):
+            since = date.fromisoformat(data["terminable_since"])
+        else:  # an event from a billing that did not send it yet: the overdue date + 8 days (R-B6)
+            since = date.fromisoformat(data["since"]) + timedelta(days=8)
+        await contracts(uow).mark_terminable(data["contract_id"], since, actor(event))
 
     @inbox.handles("contract.upgrade_paid")
     async def _upgrade_paid(uow: UnitOfWork, event: EventEnvelope) -> None:

@@ -232,7 +232,8 @@ class ContractOut(BaseModel):
     ended_on: date | None
     end_reason: str | None
     termination_scheduled_on: date | None
-    terminable_since: date | None
+    terminable_since: date | None = Field(description="The first day a payment was more than 7 days late, so "
+                                       "the seller may terminate (R-E5/R-B6); the same date billing reports.")
     pending_upgrade: PendingUpgradeOut | None
     plan_changed_on: date | None
     previous_plan_id: str | None

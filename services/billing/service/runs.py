@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.billing import repository as repo
 from services.billing.errors import InvalidPeriod
-from services.billing.service.accounts import UNITS, Accounts, month_line
+from services.billing.service.accounts import UNITS, Accounts
+from services.billing.service.price_schedule import fee_line
 from services.billing.service.amounts import LineIn
 from services.billing.service.collection import Collection
 from services.billing.service.invoicing import Issue, invoice_event
@@ -81,7 +82,8 @@ class BillingRun:
         if await repo.period_invoice(uow.session, contract_id, str(period)) is not None:
             result.already_invoiced += 1  # this run, or the first invoice, covered the period
             return
-        items = [month_line(account, period, account.starts_on, account.ends_on)]
+        owed = await accounts.prices.owed(account, period)  # the plan owed the day before the period (R-B7)
+        items = [fee_line(owed, period, account.starts_on, account.ends_on)]
         usage = await repo.unbilled_usage(uow.session, contract_id)
         items += [LineIn(f"Nadwyżka: {u.metric} ({u.occurred_at:%Y-%m-%d})", u.quantity, UNITS.get(u.unit, u.unit),
                          u.unit_price_net, kind="overage", source_id=u.id) for u in usage]  # R-B8
@@ -141,17 +143,20 @@ class DunningRun:
                 result.settled.append(contract_id)
             return
         since = min(i.due_date for i in late)
+        terminable_on = since + timedelta(days=self.settings.terminable_after_days + 1)  # "more than 7 days late"
         owed = sum((i.gross_total - i.amount_paid for i in late), Decimal("0.00"))
+        # `since` is kept beside `overdue_since` for receivers written before the rename
         notice = {"contract_id": contract_id, "customer_id": account.customer_id, "email": account.buyer.get("email"),
-                  "amount_due": f"{owed:.2f}", "currency": "PLN", "since": since.isoformat(),
-                  "invoices": [invoice_event(i) for i in late]}
+                  "amount_due": f"{owed:.2f}", "currency": "PLN", "overdue_since": since.isoformat(),
+                  "since": since.isoformat(), "invoices": [invoice_event(i) for i in late]}
         if account.standing == "good":  # R-B5: suspend and tell the customer at the same time
             account.standing, account.overdue_since = "overdue", since
             uow.events.emit("contract.payment_overdue", {**notice, "reason": "payment overdue"}, subject=contract_id)
             result.overdue.append(contract_id)
-        if account.terminable_since is None and today - since > timedelta(days=self.settings.terminable_after_days):
-            account.standing, account.terminable_since = "terminable", today  # R-B6 / R-E5
-            uow.events.emit("contract.terminable", {**notice, "days_late": (today - since).days}, subject=contract_id)
+        if account.terminable_since is None and today >= terminable_on:
+            account.standing, account.terminable_since = "terminable", terminable_on  # R-B6 / R-E5
+            uow.events.emit("contract.terminable", {**notice, "terminable_since": terminable_on.isoformat(),
+                                                    "days_late": (today - since).days}, subject=contract_id)
             result.terminable.append(contract_id)
         account.updated_at = uow.clock.now()
         await uow.session.flush()

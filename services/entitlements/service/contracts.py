@@ -188,12 +188,13 @@ class ContractService:
         return await self.transition(await self.get(contract_id, for_update=True), action, actor, reason)
 
     async def mark_terminable(self, contract_id: str, since: date, actor: str) -> Contract:
-        """R-E5/R-B6: billing reports a payment more than 7 days late; the seller may now terminate."""
+        """R-E5/R-B6: billing reports a payment more than 7 days late; the seller may now terminate.
+        `since` is the first day it was more than 7 days late (billing's `terminable_since`)."""
         contract = await self.get(contract_id, for_update=True)
         if contract.terminable_since is None and contract.status in (PENDING, ACTIVE, SUSPENDED):
             contract.terminable_since = since
-            await self.record_history(contract, "marked_terminable", contract.status, actor, "payment more than 7 days late",
-                                {"since": since.isoformat()})
+            await self.record_history(contract, "marked_terminable", contract.status, actor,
+                                      "payment more than 7 days late", {"terminable_since": since.isoformat()})
             if self.settings.auto_terminate_when_terminable:
                 await self._end(contract, "terminate", self.today(), "payment_overdue", actor, None)
         return contract
