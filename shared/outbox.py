@@ -158,17 +158,24 @@ class OutboxRelay:
         return sum(results)
 
     async def _deliver_sink(self, messages: list[OutboxMessage]) -> int:
-        delivered = 0
-        for index, message in enumerate(messages):
-            try:
-                await self.deliver(message.sink, message)
-            except Exception as exc:  # noqa: BLE001 - any failure is retried
-                await self._record_failure(message, exc)
-                await self._release(messages[index + 1:])
-                return delivered
-            await self._mark(message.id, delivered_at=self.clock.now(), locked_until=None)
-            delivered += 1
-        return delivered
+        """Delivers a sink's messages in order; the delivered ones are marked in one statement
+        when the batch ends (a crash before it only redelivers them: at least once)."""
+        delivered: list[int] = []
+        try:
+            for index, message in enumerate(messages):
+                try:
+                    await self.deliver(message.sink, message)
+                except Exception as exc:  # noqa: BLE001 - any failure is retried
+                    await self._record_failure(message, exc)
+                    await self._release(messages[index + 1:])
+                    break
+                delivered.append(message.id)  # type: ignore[arg-type]
+        finally:
+            if delivered:
+                async with self.db.transaction() as session:
+                    await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(delivered))
+                                          .values(delivered_at=self.clock.now(), locked_until=None))
+        return len(delivered)
 
     async def _record_failure(self, message: OutboxMessage, exc: Exception) -> None:
         attempts = message.attempts + 1
