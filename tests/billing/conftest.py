@@ -31,6 +31,10 @@ CARD_OK, CARD_NO_FUNDS, CARD_EXPIRED, CARD_NO_ANSWER = (
 IBAN_OK, IBAN_NO_FUNDS, IBAN_PARTIAL = (
     "PL61109010140000071219812874", "PL27114020040000300201355387", "PL83101010230000261395100000")
 
+# idle connections are dropped before uvicorn's 5 s keep-alive closes them, so a kept client never
+# sends on a connection the server is closing at that moment
+KEEP_ALIVE = httpx.Limits(keepalive_expiry=2.0)
+
 
 class BillingWorld:
     def __init__(self, ent_url: str, billing_url: str, sandbox_url: str, settings: BillingSettings, pem: str,
@@ -39,6 +43,7 @@ class BillingWorld:
         self.settings, self.pem, self.clock, self.receiver = settings, pem, clock, receiver
         self.billing_app = billing_app
         self._clients: list[httpx.AsyncClient] = []
+        self._by_caller: dict[tuple[str, str | None, str | None, str | None], httpx.AsyncClient] = {}
 
     def token(self, role: str, customer_id: str | None = None, sub: str | None = None) -> str:
         return mint_token(self.pem, kid=DEV_KID, issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience,
@@ -46,10 +51,15 @@ class BillingWorld:
 
     def _client(self, base: str, role: str | None, customer_id: str | None = None, sub: str | None = None,
                 ) -> httpx.AsyncClient:
-        headers = {"authorization": f"Bearer {self.token(role, customer_id, sub)}"} if role else {}
-        client = httpx.AsyncClient(base_url=base, headers=headers, timeout=30)
-        self._clients.append(client)
-        return client
+        """One client per caller, kept for the test: minting a token (an RSA signature) and building
+        a client (an SSL context) cost tens of milliseconds each, more than the request."""
+        key = (base, role, customer_id, sub)
+        if key not in self._by_caller:
+            headers = {"authorization": f"Bearer {self.token(role, customer_id, sub)}"} if role else {}
+            self._by_caller[key] = client = httpx.AsyncClient(base_url=base, headers=headers, timeout=30,
+                                                              limits=KEEP_ALIVE)
+            self._clients.append(client)
+        return self._by_caller[key]
 
     def billing(self, role: str | None = "admin", customer_id: str | None = None, sub: str | None = None
                 ) -> httpx.AsyncClient:
@@ -59,10 +69,12 @@ class BillingWorld:
         return self._client(self.ent_url, role, sub=sub)
 
     def sandbox(self) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=self.sandbox_url, timeout=30,
-                                   headers={"authorization": "Bearer sk_test_dev"})
-        self._clients.append(client)
-        return client
+        key = (self.sandbox_url, None, None, "sandbox")
+        if key not in self._by_caller:
+            self._by_caller[key] = client = httpx.AsyncClient(base_url=self.sandbox_url, timeout=30, limits=KEEP_ALIVE,
+                                                              headers={"authorization": "Bearer sk_test_dev"})
+            self._clients.append(client)
+        return self._by_caller[key]
 
     async def buy(self, instrument: str | None = CARD_OK, *, method: str = "card", customer_id: str = "cust-1",
                   plan_id: str = "o365-standard", shop_sub: str = "test-shop", **kw: Any) -> dict[str, Any]:
@@ -137,7 +149,7 @@ async def bw(stores, settings: EntitlementsSettings, keys: tuple[Path, Path], cl
             environment="test", database_url=await stores.fresh_url("billing", billing_metadata), jwks_file=jwks,
             signing_key_file=private, signing_key_id=DEV_KID, relay_poll_interval=0.05, relay_backoff_base=0.01,
             relay_backoff_max=0.05, payment_provider_url=sandbox_url, payment_provider_timeout=1.0,
-            charge_interval=0.05, event_sinks={
+            charge_interval=0.05, entitlements_url=ent_url, event_sinks={
                 "entitlements": EventSink(url=f"{ent_url}/v1/events", events=[
                     "contract.paid", "contract.payment_overdue", "contract.payment_settled", "contract.terminable",
                     "contract.upgrade_paid"]),
