@@ -26,7 +26,8 @@ def build_inbox(settings: BillingSettings) -> Inbox:
 
     @inbox.handles("contract.upgraded")
     async def _upgraded(uow: UnitOfWork, event: EventEnvelope) -> None:
-        await accounts(uow).upgraded(event.data)
+        """The new plan's price from the upgrade's date; billed periods repriced (R-B7)."""
+        await accounts(uow).upgraded(event.data, event.id)
 
     for kind in ("activated", "suspended", "resumed", "terminated", "expired", "transferred"):
         @inbox.handles(f"contract.{kind}")

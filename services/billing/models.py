@@ -25,8 +25,10 @@ class BillingAccount(SQLModel, table=True):
     product_id: str = Field(max_length=64)
     plan_id: str = Field(max_length=64)
     plan_name: str = Field(max_length=200)
-    price_net: Decimal = Field(sa_type=Money)  # monthly, net PLN
-    pending_price: dict[str, Any] | None = Field(default=None, sa_type=JSONType)  # an upgrade's new price
+    price_net: Decimal = Field(sa_type=Money)  # monthly, net PLN, of the plan in force now (display)
+    # upgraded before the price schedule existed: its schedule holds only today's price until
+    # `supportctl billing reprice` rebuilds it from entitlements' history
+    legacy_prices: bool = False
     contract_status: str = Field(max_length=30)
     starts_on: date
     ends_on: date
@@ -38,6 +40,30 @@ class BillingAccount(SQLModel, table=True):
     terminable_since: date | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PlanPrice(SQLModel, table=True):
+    """A contract's price schedule (R-B7, R-B11): the plan whose monthly fee is owed from a day
+    on. The first row is the plan bought; each upgrade adds one, `pending` until entitlements
+    reports the plan switched, then `applied`. A period's fee is the plan owed on the day before
+    the period starts: an upgrade's own month is paid at the old price, its remaining days by
+    the supplement."""
+
+    __tablename__ = "plan_price"
+    __table_args__ = (Index("ix_plan_price_contract", "contract_id", "effective_from", "seq"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    contract_id: str = Field(max_length=40)
+    seq: int  # order within the contract (two upgrades may share a day)
+    plan_id: str = Field(max_length=64)
+    plan_name: str = Field(max_length=200)
+    price_net: Decimal = Field(sa_type=Money)
+    effective_from: date
+    state: str = Field(max_length=20)  # pending | applied
+    origin_key: str | None = Field(default=None, max_length=120, unique=True)  # the event that made it
+    invoice_id: str | None = Field(default=None, max_length=40, index=True)  # the upgrade's supplement
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Invoice(SQLModel, table=True):
@@ -100,6 +126,7 @@ class InvoiceLine(SQLModel, table=True):
     gross: Decimal = Field(sa_type=Money)
     kind: str = Field(max_length=20)
     source_id: str | None = Field(default=None, max_length=60)
+    plan_id: str | None = Field(default=None, max_length=64)  # the plan whose fee or upgrade the line bills
 
 
 class InvoiceCounter(SQLModel, table=True):
@@ -182,6 +209,6 @@ class PendingUsage(SQLModel, table=True):
 
 
 metadata = service_metadata(
-    BillingAccount.__table__, Invoice.__table__, InvoiceLine.__table__, InvoiceCounter.__table__,  # type: ignore[attr-defined]
+    BillingAccount.__table__, PlanPrice.__table__, Invoice.__table__, InvoiceLine.__table__, InvoiceCounter.__table__,  # type: ignore[attr-defined]
     Charge.__table__, Payment.__table__, ReceivedProviderEvent.__table__, PendingUsage.__table__,  # type: ignore[attr-defined]
 )

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing.models import (
-    BillingAccount, Charge, Invoice, InvoiceCounter, InvoiceLine, PendingUsage, ReceivedProviderEvent,
+    BillingAccount, Charge, Invoice, InvoiceCounter, InvoiceLine, PendingUsage, PlanPrice, ReceivedProviderEvent,
 )
 
 
@@ -144,3 +144,51 @@ async def claim_due_charges(session: AsyncSession, now: datetime, lease_until: d
 async def provider_event_seen(session: AsyncSession, event_id: str) -> bool:
     found = await session.execute(select(ReceivedProviderEvent.id).where(ReceivedProviderEvent.id == event_id))
     return found.first() is not None
+
+
+async def price_schedule(session: AsyncSession, contract_id: str) -> Sequence[PlanPrice]:
+    """A contract's price rows in schedule order (index range on `ix_plan_price_contract`)."""
+    stmt = (select(PlanPrice).where(PlanPrice.contract_id == contract_id)
+            .order_by(PlanPrice.effective_from, PlanPrice.seq))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def price_by_origin(session: AsyncSession, origin_key: str) -> PlanPrice | None:
+    return (await session.execute(select(PlanPrice).where(PlanPrice.origin_key == origin_key))).scalar_one_or_none()
+
+
+async def price_of_supplement(session: AsyncSession, invoice_id: str) -> PlanPrice | None:
+    return (await session.execute(select(PlanPrice).where(PlanPrice.invoice_id == invoice_id))).scalar_one_or_none()
+
+
+async def billed_fees(session: AsyncSession, contract_id: str) -> dict[str, Decimal]:
+    """Per period, the net monthly fee billed so far: subscription lines of the period's
+    invoices, of catch-up supplements and of repricing credit notes (finance's own credit notes
+    are `correction` lines and do not count: crediting a month is not un-billing it)."""
+    stmt = (select(Invoice.period, func.sum(InvoiceLine.net)).join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+            .where(Invoice.contract_id == contract_id, Invoice.period.is_not(None), InvoiceLine.kind == "subscription")
+            .group_by(Invoice.period))
+    return {period: total for period, total in (await session.execute(stmt)).all()}  # Money: Decimal
+
+
+async def fee_invoice(session: AsyncSession, contract_id: str, period: str) -> Invoice | None:
+    """The invoice that billed a period's monthly fee (the first invoice or the period's)."""
+    return await period_invoice(session, contract_id, period)
+
+
+async def legacy_price_accounts(session: AsyncSession) -> Sequence[BillingAccount]:
+    stmt = select(BillingAccount).where(BillingAccount.legacy_prices.is_(True)).order_by(BillingAccount.contract_id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def supplements(session: AsyncSession, contract_id: str) -> Sequence[Invoice]:
+    """A contract's upgrade supplements (R-B7) in issue order; not the catch-ups of a fee."""
+    with_supplement = select(InvoiceLine.invoice_id).where(InvoiceLine.kind == "supplement")
+    stmt = (select(Invoice).where(Invoice.contract_id == contract_id, Invoice.purpose == "upgrade",
+                                  Invoice.id.in_(with_supplement))
+            .order_by(Invoice.created_at, Invoice.number))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def drop_applied_prices(session: AsyncSession, contract_id: str) -> None:
+    await session.execute(delete(PlanPrice).where(PlanPrice.contract_id == contract_id, PlanPrice.state == "applied"))

@@ -23,7 +23,11 @@ class InvoiceLineOut(BaseModel):
     vat_rate: int
     vat: MoneyStr
     gross: MoneyStr
-    kind: str
+    kind: str = Field(description="`subscription`: a month's fee (or its catch-up or repricing correction); "
+                                  "`supplement`: an upgrade's fee for the rest of its month (R-B7); `overage` "
+                                  "(R-B8); `correction`: a credit note's line.")
+    plan_id: str | None = Field(default=None, description="The plan whose fee (subscription) or upgrade "
+                                                          "(supplement) the line bills.")
 
 
 class InvoiceOut(BaseModel):
@@ -131,6 +135,16 @@ class ManualPaymentIn(StrictModel):
     reference: str = Field(min_length=1, max_length=200, description="The bank transfer's reference.")
 
 
+class PlanPriceOut(BaseModel):
+    plan_id: str
+    plan_name: str
+    price_net: MoneyStr = Field(description="Monthly, net PLN.")
+    effective_from: date = Field(description="The first day this plan's fee is owed (the purchase, or the "
+                                             "upgrade's date, R-B7).")
+    state: Literal["pending", "applied"] = Field(description="`pending` until the upgrade's supplement is paid "
+                                                             "and the plan switches.")
+
+
 class AccountOut(BaseModel):
     contract_id: str
     customer_id: str
@@ -145,8 +159,13 @@ class AccountOut(BaseModel):
     payment_method: str
     has_payment_instrument: bool
     standing: Literal["good", "overdue", "terminable"]
-    overdue_since: date | None
-    terminable_since: date | None
+    overdue_since: date | None = Field(description="The due date of the oldest invoice in arrears (R-B5).")
+    terminable_since: date | None = Field(description="The first day a payment was more than 7 days late, so the "
+                                                      "seller may terminate (R-B6/R-E5); the same date entitlements "
+                                                      "reports on the contract.")
+    price_schedule: list[PlanPriceOut] = Field(default_factory=list, description=(
+        "The plan owed from each day: a month is billed at the plan owed the day before it starts; the "
+        "month of an upgrade at the old price, its remaining days by the supplement (R-B7)."))
 
 
 class WebhookReceipt(BaseModel):

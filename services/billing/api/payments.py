@@ -10,7 +10,7 @@ from services.billing import repository as repo
 from services.billing.api.deps import scoped, settings_of, visible_invoice
 from services.billing.errors import AccountNotFound, InvalidWebhook, InvoiceNotFound
 from services.billing.payments.provider import InvalidWebhookSignature
-from services.billing.schemas import AccountOut, InstrumentIn, ManualPaymentIn, WebhookReceipt
+from services.billing.schemas import AccountOut, InstrumentIn, ManualPaymentIn, PlanPriceOut, WebhookReceipt
 from services.billing.service.accounts import Accounts
 from services.billing.service.collection import Collection
 from services.billing.service.provider_events import apply_provider_event
@@ -35,8 +35,11 @@ async def payment_webhook(request: Request, uow: UoW) -> WebhookReceipt:
     return WebhookReceipt(event_id=event.id, outcome=outcome)
 
 
-def _account_out(account) -> AccountOut:  # type: ignore[no-untyped-def]
-    return AccountOut.model_validate({**account.model_dump(), "has_payment_instrument": bool(account.payment_instrument)})
+async def _account_out(uow, account) -> AccountOut:  # type: ignore[no-untyped-def]
+    schedule = [PlanPriceOut.model_validate(row, from_attributes=True)
+                for row in await repo.price_schedule(uow.session, account.contract_id)]
+    return AccountOut.model_validate({**account.model_dump(), "price_schedule": schedule,
+                                      "has_payment_instrument": bool(account.payment_instrument)})
 
 
 @router.get("/v1/accounts/{contract_id}", response_model=AccountOut, summary="A contract's billing account",
@@ -45,7 +48,7 @@ async def get_account(contract_id: str, request: Request, uow: UoW, principal: s
     account = await Accounts(uow, settings_of(request)).get(contract_id)
     if not principal.may_see(account.customer_id):
         raise AccountNotFound(f"no billing account for contract {contract_id!r}")
-    return _account_out(account)
+    return await _account_out(uow, account)
 
 
 @router.put("/v1/accounts/{contract_id}/payment-instrument", response_model=AccountOut,
@@ -67,7 +70,7 @@ async def put_instrument(contract_id: str, body: InstrumentIn, request: Request,
         if not waiting and not any(c.status in ("unknown", "pending") for c in charges):
             await Collection(uow, settings_of(request)).schedule(invoice, uow.clock.now(), len(charges) + 1)
     await uow.session.flush()
-    return _account_out(account)
+    return await _account_out(uow, account)
 
 
 @router.post("/v1/invoices/{invoice_id}/payments", response_model=WebhookReceipt, status_code=201,

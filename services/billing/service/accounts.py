@@ -14,7 +14,9 @@ from services.billing.models import BillingAccount, Invoice, PendingUsage
 from services.billing.service.amounts import LineIn
 from services.billing.service.collection import Collection
 from services.billing.service.invoicing import Invoicing, Issue
-from services.billing.service.periods import Period, prorated
+from services.billing.service.periods import Period
+from services.billing.service.price_schedule import PriceSchedule, fee_line
+from services.billing.service.prices import APPLIED, PENDING
 from services.billing.settings import BillingSettings
 from shared.clock import local_date
 from shared.ids import new_id
@@ -35,21 +37,13 @@ def buyer_of(billing: dict[str, Any]) -> dict[str, Any]:
             "email": billing.get("email")}
 
 
-def month_line(account: BillingAccount, period: Period, starts_on: date, ends_on: date) -> LineIn:
-    """A month of support, or the part of it the term covers, prorated by days (R-B11)."""
-    amount, days = prorated(account.price_net, period, starts_on, ends_on)
-    name = f"Wsparcie techniczne — {account.plan_name}, {period.month:02d}/{period.year}"
-    if days != period.days:
-        name += f" ({days}/{period.days} dni)"
-    return LineIn(name, Decimal(1), "mies.", amount, kind="subscription")
-
-
 class Accounts:
     def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session
         self.invoicing = Invoicing(uow, settings)
         self.collection = Collection(uow, settings)
+        self.prices = PriceSchedule(uow, settings, self.invoicing, self.collection)
 
     def now(self) -> datetime:
         return self.uow.clock.now()
@@ -75,8 +69,10 @@ class Accounts:
             created_at=self.now(), updated_at=self.now())
         self.session.add(account)
         await self.session.flush()
+        bought = await self.prices.add(account, plan_id=account.plan_id, plan_name=account.plan_name,
+                                       price_net=account.price_net, effective_from=account.starts_on, state=APPLIED)
         period = Period.of(account.starts_on)
-        line = month_line(account, period, account.starts_on, account.ends_on)
+        line = fee_line(bought, period, account.starts_on, account.ends_on)
         today = local_date(self.now())
         invoice = await self.invoicing.issue(account, Issue(
             purpose="first", items=[line], supply_date=account.starts_on, period=str(period),
@@ -97,36 +93,37 @@ class Accounts:
         await self.session.flush()
 
     async def upgrade_requested(self, data: dict[str, Any], event_id: str) -> Invoice | None:
-        """R-B7: the prorated supplement, invoiced and charged at once; the new monthly price is
-        remembered for the periods after the switch."""
+        """R-B7: the prorated supplement for the rest of the upgrade's month, invoiced and charged
+        at once; the new plan's price is owed from the upgrade's date once it applies (a pending
+        row of the price schedule until then)."""
         if await repo.invoice_by_origin(self.session, f"event:{event_id}") is not None:
             return None
         account = await self.get(data["contract_id"], for_update=True)
         quote = data["quote"]
-        account.pending_price = {"plan_id": data["to_plan_id"], "price_net": data["to_price_net"],
-                                 "plan_name": data.get("to_plan_name") or data["to_plan_id"]}
+        to_name = data.get("to_plan_name") or data["to_plan_id"]
         on = date.fromisoformat(data["as_of"])
         period = Period.of(on)
-        name = (f"Dopłata: zmiana planu {account.plan_name} → {account.pending_price['plan_name']}, "
+        name = (f"Dopłata: zmiana planu {account.plan_name} → {to_name}, "
                 f"{quote['remaining_days']}/{quote['days_in_month']} dni {period.month:02d}/{period.year}")
         invoice = await self.invoicing.issue(account, Issue(
-            purpose="upgrade", items=[LineIn(name, Decimal(1), "szt.", Decimal(quote["net"]), kind="supplement")],
-            supply_date=on, period=str(period), period_start=on, period_end=period.last,
+            purpose="upgrade", items=[LineIn(name, Decimal(1), "szt.", Decimal(quote["net"]), kind="supplement",
+                                              plan_id=data["to_plan_id"])],
+            supply_date=on, period=str(period), period_start=on, period_end=min(period.last, account.ends_on),
             due_date=local_date(self.now()) + timedelta(days=self.settings.payment_terms_days),
             origin_key=f"event:{event_id}"))
+        await self.prices.add(account, plan_id=data["to_plan_id"], plan_name=to_name,
+                              price_net=Decimal(data["to_price_net"]), effective_from=on, state=PENDING,
+                              origin_key=f"event:{event_id}", invoice_id=invoice.id)
         await self.collection.schedule(invoice, self.now())
         return invoice
 
-    async def upgraded(self, data: dict[str, Any]) -> None:
-        """`contract.upgraded`: the new plan and its price from the next period on (R-B7)."""
+    async def upgraded(self, data: dict[str, Any], event_id: str) -> None:
+        """`contract.upgraded`: the plan switched; its price is owed from the upgrade's date, and
+        periods billed since at the old fee are repriced (R-B7)."""
         account = await repo.account(self.session, data["contract_id"], for_update=True)
         if account is None:
             return
-        pending = account.pending_price or {}
-        account.plan_id = data.get("plan_id", account.plan_id)
-        if pending.get("plan_id") == account.plan_id:
-            account.price_net, account.plan_name = Decimal(pending["price_net"]), pending["plan_name"]
-            account.pending_price = None
+        await self.prices.apply(account, data, event_id)
         account.updated_at = self.now()
         await self.session.flush()
 

@@ -21,7 +21,8 @@ class LineIn:
     unit_net: Decimal
     vat_rate: int = VAT_23
     kind: str = "subscription"  # subscription | supplement | overage | correction
-    source_id: str | None = None  # the usage record or invoice line it comes from
+    source_id: str | None = None  # the usage record, price row or invoice line it comes from
+    plan_id: str | None = None  # the plan whose fee (subscription) or upgrade (supplement) it bills
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Line:
     gross: Decimal
     kind: str
     source_id: str | None
+    plan_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def compute(items: Iterable[LineIn]) -> Amounts:
         net = to_grosz(item.quantity * item.unit_net)
         tax = rate_vat(net, item.vat_rate)
         lines.append(Line(n, item.name, item.quantity, item.unit, item.unit_net, net, item.vat_rate, tax, net + tax,
-                          item.kind, item.source_id))
+                          item.kind, item.source_id, item.plan_id))
     per_rate = []
     for rate in sorted({line.vat_rate for line in lines}):
         net = sum((line.net for line in lines if line.vat_rate == rate), Decimal("0.00"))

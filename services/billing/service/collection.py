@@ -15,6 +15,7 @@ from decimal import Decimal
 from services.billing import repository as repo
 from services.billing.models import BillingAccount, Charge, Invoice, Payment
 from services.billing.service.invoicing import invoice_event
+from services.billing.service.prices import PENDING
 from services.billing.settings import BillingSettings
 from shared.clock import local_date
 from shared.ids import new_id
@@ -91,9 +92,11 @@ class Collection:
         if invoice.purpose == "first":  # R-B1: paying activates the contract
             self.uow.events.emit("contract.paid", self._contract(account, invoice_id=invoice.id),
                                  subject=account.contract_id)
-        elif invoice.purpose == "upgrade" and account.pending_price:  # R-B7: the plan switches once paid
-            self.uow.events.emit("contract.upgrade_paid", self._contract(
-                account, invoice_id=invoice.id, plan_id=account.pending_price["plan_id"]), subject=account.contract_id)
+        elif invoice.purpose == "upgrade":  # R-B7: the plan switches once its supplement is paid
+            upgrade = await repo.price_of_supplement(self.session, invoice.id)
+            if upgrade is not None and upgrade.state == PENDING:
+                self.uow.events.emit("contract.upgrade_paid", self._contract(
+                    account, invoice_id=invoice.id, plan_id=upgrade.plan_id), subject=account.contract_id)
         await self.refresh_standing(account)
         return payment
 

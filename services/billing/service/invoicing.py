@@ -83,7 +83,8 @@ class Invoicing:
         self.session.add_all([InvoiceLine(invoice_id=invoice.id, position=line.position, name=line.name,
                                           quantity=line.quantity, unit=line.unit, unit_net=line.unit_net,
                                           net=line.net, vat_rate=line.vat_rate, vat=line.vat, gross=line.gross,
-                                          kind=line.kind, source_id=line.source_id) for line in lines])
+                                          kind=line.kind, source_id=line.source_id, plan_id=line.plan_id)
+                                for line in lines])
         await self.session.flush()
 
     async def credit(self, invoice_id: str, reason: str, positions: dict[int, Decimal] | None,
@@ -112,9 +113,23 @@ class Invoicing:
             else:
                 continue
             items.append(LineIn(f"Korekta: {line.name}", Decimal(1), line.unit, -net, line.vat_rate, "correction",
-                                str(line.position)))
+                                str(line.position), line.plan_id))
         if positions:
             raise CreditTooLarge(f"{original.number} has no line {', '.join(map(str, sorted(positions)))}")
+        return await self._note(original, items, reason, left)
+
+    async def credit_fee(self, original: Invoice, net: Decimal, name: str, price_id: str, plan_id: str,
+                         reason: str) -> Invoice:
+        """A credit note giving back part of a period's monthly fee when the fee owed for it fell
+        (the plan owed changed after the period was billed): a `subscription` line, so the period's
+        billed fee counts it (finance's own credit notes are `correction` lines and do not)."""
+        original = await repo.invoice(self.session, original.id, for_update=True) or original
+        left = original.gross_total - await repo.credited_total(self.session, original.id)
+        fee_line = next(line for line in await repo.lines(self.session, original.id) if line.kind == "subscription")
+        return await self._note(original, [LineIn(name, Decimal(1), fee_line.unit, -net, fee_line.vat_rate,
+                                                  "subscription", price_id, plan_id)], reason, left)
+
+    async def _note(self, original: Invoice, items: Sequence[LineIn], reason: str, left: Decimal) -> Invoice:
         amounts = compute(items)
         if not items or -amounts.gross > left or left <= 0:
             raise CreditTooLarge(f"{original.number}: {left:.2f} gross is left to credit; this note would credit "
