@@ -50,13 +50,13 @@ class PostgresDatabase:
         self.url = f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{self.name}"
         self.dsn = f"{base}/{self.name}"
 
-    async def create(self, migrations: Path) -> None:
+    async def create(self, migrations: Path, revision: str = "head") -> None:
         conn = await asyncpg.connect(PG_ADMIN_DSN)
         try:
             await conn.execute(f'CREATE DATABASE "{self.name}"')
         finally:
             await conn.close()
-        await asyncio.to_thread(upgrade, migrations, self.url)
+        await asyncio.to_thread(upgrade, migrations, self.url, revision)
 
     async def truncate(self, metadata: MetaData) -> None:
         names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
@@ -79,8 +79,8 @@ class SqliteTemplate:
         self.template = folder / f"{service}-template.db"
         self.folder = folder
 
-    async def create(self, migrations: Path) -> None:
-        await asyncio.to_thread(upgrade, migrations, f"sqlite+aiosqlite:///{self.template}")
+    async def create(self, migrations: Path, revision: str = "head") -> None:
+        await asyncio.to_thread(upgrade, migrations, f"sqlite+aiosqlite:///{self.template}", revision)
 
     def fresh(self) -> str:
         target = self.folder / f"{uuid.uuid4().hex}.db"

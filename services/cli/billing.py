@@ -70,3 +70,36 @@ def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY
     except DomainError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from None
+
+
+@billing_app.command("reprice")
+def billing_reprice(apply: bool = typer.Option(False, "--apply", help="Write the corrections (default: only show "
+                                                                     "them, nothing is kept)."),
+                    data_dir: Optional[Path] = typer.Option(None, "--data-dir",
+                                                            help="Data folder of the embedded default.")) -> None:
+    """Rebuild the price schedule of contracts upgraded before billing kept one (from entitlements'
+    history) and correct months billed twice with credit notes (R-B7, R-B10). Needs entitlements."""
+    from services.billing.main import create_app  # noqa: F401 - registers the models
+    from services.billing.service.repricing import reprice_legacy_accounts
+    from services.billing.settings import BillingSettings
+    from shared.runtime import Runtime
+
+    apply_dev_defaults(data_dir)
+    settings = BillingSettings()
+
+    async def _run() -> None:
+        runtime = Runtime(settings)
+        try:
+            repairs = await reprice_legacy_accounts(runtime, settings, apply=apply)
+        finally:
+            await runtime.db.dispose()
+        for repair in repairs:
+            steps = ", ".join(f"{plan} {price:.2f} from {on.isoformat()}" for plan, price, on in repair.schedule)
+            console.print(f"{repair.contract_id}: {steps}")
+            for number, purpose, net in repair.issued:
+                typer.echo(f"{repair.contract_id}\t{number}\t{purpose}\t{net:.2f}")
+        issued = sum(len(r.issued) for r in repairs)
+        console.print(f"{len(repairs)} contracts repriced, {issued} documents "
+                      + ("issued" if apply else "would be issued (nothing kept; run with --apply)"))
+
+    asyncio.run(_run())
