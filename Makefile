@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench bench-tickets openapi migrate clean
+.PHONY: run test bench bench-tickets openapi openapi-lint migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -28,8 +28,12 @@ bench-tickets: $(STAMP)  ## ticket-creation throughput vs a JWT + one-INSERT Fas
 openapi: $(STAMP)  ## regenerate openapi/*.json
 	$(BIN)/supportctl openapi
 
+openapi-lint: $(STAMP)  ## lint openapi/*.json with Redocly CLI (pinned in tools/redocly) and redocly.yaml, offline
+	npm ci --prefix tools/redocly --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m pytest tests/test_openapi_lint.py -q
+
 migrate: $(STAMP)
 	$(BIN)/supportctl migrate
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache tools/redocly/node_modules

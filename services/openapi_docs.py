@@ -11,7 +11,9 @@ from shared.runtime import Runtime
 
 
 def render(spec: ServiceSpec) -> str:
-    settings = spec.settings_class()(database_url="sqlite+aiosqlite:///:memory:", event_sinks={})
+    # The committed contract names the development address (`servers`), whatever this shell's settings say.
+    settings = spec.settings_class()(database_url="sqlite+aiosqlite:///:memory:", event_sinks={},
+                                     public_url=f"http://127.0.0.1:{spec.port}")
     authenticator = Authenticator(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                                   algorithms=settings.jwt_algorithms)
     runtime = Runtime(settings, authenticator=authenticator)

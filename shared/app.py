@@ -8,15 +8,17 @@ import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable, Iterable
+from typing import AsyncIterator, Awaitable, Callable, Iterable, Literal
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from shared.errors import install_error_handlers
 from shared.idempotency import IdempotentReplay, replay_response
 from shared.middleware import EdgeMiddleware
+from shared.openapi import install as install_openapi
 from shared.runtime import Runtime
 from shared.webhook_endpoints.api import build_router as webhook_endpoints_router
 from shared.tasks import cancel_and_wait
@@ -42,15 +44,22 @@ def every(seconds: float, round_: Callable[[], Awaitable[object]], log: logging.
     return job
 
 
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    detail: str | None = Field(default=None, description="Why not, when unavailable.")
+
+
 def _ops_router(runtime: Runtime, checks: Iterable[ReadinessCheck]) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness: the process is serving", include_in_schema=True)
+    @router.get("/healthz", operation_id="getHealth",
+                summary="Liveness: the process is serving", include_in_schema=True)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: the database answers and the service is prepared",
-                responses={503: {"description": "Not ready; `detail` says why."}})
+    @router.get("/readyz", operation_id="getReadiness", response_model=Readiness,
+                summary="Readiness: the database answers and the service is prepared",
+                responses={503: {"model": Readiness, "description": "Not ready; `detail` says why."}})
     async def readyz() -> JSONResponse:
         try:
             await runtime.db.ping()
@@ -60,7 +69,7 @@ def _ops_router(runtime: Runtime, checks: Iterable[ReadinessCheck]) -> APIRouter
             return JSONResponse({"status": "unavailable", "detail": str(exc)[:300]}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @router.get("/metrics", operation_id="getMetrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
         try:
             await runtime.refresh_gauges()
@@ -94,8 +103,13 @@ def create_service_app(runtime: Runtime, *, title: str, description: str, versio
                 await close()
             await runtime.stop()
 
+    # `servers`: the configured public URL; without one, none, so that /docs calls the address it
+    # was loaded from (behind any proxy). The committed contracts name the dev address (openapi_docs).
+    public_url = runtime.settings.public_url
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
-                  openapi_tags=openapi_tags)
+                  openapi_tags=openapi_tags, servers=[{"url": public_url}] if public_url else None,
+                  swagger_ui_parameters={"persistAuthorization": True})  # /docs: Authorize once, keep the token
+    install_openapi(app)
     app.state.runtime = runtime
     app.state.authenticator = runtime.authenticator
     install_error_handlers(app)

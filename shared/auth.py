@@ -161,6 +161,9 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
+current_principal.authenticates = True  # type: ignore[attr-defined] # read by shared/openapi.py: bearer needed
+
+
 def require(*scopes: str) -> Callable[..., Any]:
     """Dependency: the caller's principal, which must hold every scope listed (else 403)."""
 
@@ -171,6 +174,7 @@ def require(*scopes: str) -> Callable[..., Any]:
         return principal
 
     _dependency.__name__ = "require_" + "_".join(s.replace(":", "_") for s in scopes)
+    _dependency.required_scopes = scopes  # type: ignore[attr-defined] # the route's `security` (shared/openapi.py)
     return _dependency
 
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, request_id_var
@@ -24,14 +24,6 @@ class FieldError(BaseModel):
     field: str = Field(description="Dotted path of the offending field, e.g. `body.billing.nip`.")
     message: str
     type: str
-
-
-class ErrorBody(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"error": "contract_exists", "detail": "..."}})
-
-    error: str = Field(description="Stable machine-readable code.")
-    detail: str = Field(description="Human-readable explanation.")
-    fields: list[FieldError] | None = Field(default=None, description="Per-field problems (validation).")
 
 
 class DomainError(Exception):
@@ -163,23 +155,22 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=500, headers={REQUEST_ID_HEADER: rid} if rid else None)
 
 
+# The marker `error_responses` leaves in a route's `responses`: code → message per status.
+# shared/openapi.py turns it into the response's description, examples and error-code enum.
+ERRORS_KEY = "x-error-codes"
+MALFORMED = {
+    "validation_error": "A parameter or a body field is missing or invalid (`fields` says which).",
+    "unknown_field": "The body has a field this operation does not take.",
+    "invalid_json": "The body is not valid JSON.",
+}
+
+
 def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for a route: every listed error under its status, with examples."""
-    by_status: dict[int, list[type[DomainError]]] = {}
-    for err in (Unauthorized, *errors):
-        by_status.setdefault(err.status, []).append(err)
+    """OpenAPI `responses` for a route: every listed error under its status, and the malformed
+    request codes under 422. The errors a route's dependencies raise (401, 403, the
+    idempotency codes) are added from the dependencies themselves (shared/openapi.py)."""
     out: dict[int | str, dict[str, Any]] = {}
-    for status, errs in sorted(by_status.items()):
-        out[status] = {
-            "model": ErrorBody,
-            "description": "; ".join(f"`{e.code}`: {e.message}" for e in errs),
-            "content": {"application/json": {"examples": {
-                e.code: {"summary": e.message, "value": {"error": e.code, "detail": e.message}} for e in errs
-            }}},
-        }
-    malformed = "`validation_error`, `unknown_field`, `invalid_json`: the request is malformed."
-    if 422 in out:
-        out[422]["description"] += "; " + malformed
-    else:
-        out[422] = {"model": ErrorBody, "description": malformed}
-    return out
+    for err in errors:
+        out.setdefault(err.status, {ERRORS_KEY: {}})[ERRORS_KEY].setdefault(err.code, err.message)
+    out.setdefault(422, {ERRORS_KEY: {}})[ERRORS_KEY].update(MALFORMED)
+    return dict(sorted(out.items()))

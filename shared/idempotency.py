@@ -131,6 +131,7 @@ def _dependency(required: bool) -> Callable[..., Any]:
         await idem.begin()
         return idem
 
+    _idempotency.idempotency_key = "required" if required else "optional"  # type: ignore[attr-defined] # OpenAPI
     return _idempotency
 
 

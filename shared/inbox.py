@@ -70,7 +70,8 @@ class Inbox:
     def router(self) -> APIRouter:
         router = APIRouter(tags=["events"])
 
-        @router.post("/v1/events", response_model=EventReceipt, summary="Receive an event from another service",
+        @router.post("/v1/events", operation_id="receiveEvent",
+                     response_model=EventReceipt, summary="Receive an event from another service",
                      description="Applies the event at most once (inbox). Unknown event types are acknowledged "
                                  "and ignored. Requires the `events:publish` scope (service tokens).",
                      responses=error_responses())

@@ -78,6 +78,8 @@ class ServiceSettings(BaseSettings):
     environment: Environment = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Where clients reach this service: the `servers` of its OpenAPI document (none when unset)
+    public_url: str | None = None
 
     database_url: str = "sqlite+aiosqlite:///./var/service.db"
     db_pool_size: int = 10

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, Unprocessable, register_validation_code
 
 
 class ProductNotFound(NotFound):
@@ -134,3 +134,9 @@ class PlanNotInProduct(Unprocessable):
 class UsageEventReused(Conflict):
     code = "usage_event_reused"
     message = "This usage event id was already recorded with different values."
+
+
+class InvalidNip(Unprocessable):
+    """Raised by request validation (schemas.py: the NIP checksum), reported as the 422's code."""
+    code = register_validation_code("invalid_nip")
+    message = "The NIP (Polish tax id) is malformed or its checksum is wrong."

@@ -8,15 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from shared.errors import register_validation_code
+from services.entitlements.errors import InvalidNip
 from shared.nip import normalize_nip
 from shared.schemas import Email, MoneyStr, NonNegativeMoney, StrictModel
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Id = str
 _ID = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@\-]+$")
-
-register_validation_code("invalid_nip")
 
 
 # ---- catalogue -------------------------------------------------------------------------------
@@ -188,7 +186,7 @@ class BillingDetails(StrictModel):
         try:
             return normalize_nip(value)
         except ValueError as exc:
-            raise PydanticCustomError("invalid_nip", "invalid NIP: {reason}", {"reason": str(exc)}) from None
+            raise PydanticCustomError(InvalidNip.code, "invalid NIP: {reason}", {"reason": str(exc)}) from None
 
 
 class PurchaseIn(StrictModel):

@@ -76,7 +76,7 @@ def _wake_dispatcher(request: Request) -> None:
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhook endpoints"])
 
-    @router.post("", status_code=201, response_model=WebhookEndpointWithSecretOut,
+    @router.post("", operation_id="createWebhookEndpoint", status_code=201, response_model=WebhookEndpointWithSecretOut,
                  summary="Register a webhook endpoint",
                  description="The service POSTs each of its events whose type matches one of `events` to `url`, "
                              "signed as a Standard Webhook with the endpoint's own secret, returned here (and by "
@@ -88,7 +88,8 @@ def build_router() -> APIRouter:
         endpoint = await endpoints.create(body, principal)
         return await idem.respond(201, with_secret(endpoint))
 
-    @router.get("", response_model=Page[WebhookEndpointOut], summary="List webhook endpoints",
+    @router.get("", operation_id="listWebhookEndpoints",
+                response_model=Page[WebhookEndpointOut], summary="List webhook endpoints",
                 description="The caller's own (admins: everyone's), in creation order; cursor pagination.",
                 responses=error_responses(Forbidden))
     async def list_endpoints(principal: _Manager, endpoints: ReadEndpoints,
@@ -98,12 +99,14 @@ def build_router() -> APIRouter:
         page, next_cursor = keyset_page(rows, limit, lambda e: e.id)
         return Page(items=[endpoint_out(e) for e in page], next_cursor=next_cursor)
 
-    @router.get("/{endpoint_id}", response_model=WebhookEndpointOut, summary="A webhook endpoint",
+    @router.get("/{endpoint_id}", operation_id="getWebhookEndpoint",
+                response_model=WebhookEndpointOut, summary="A webhook endpoint",
                 responses=error_responses(Forbidden, EndpointNotFound))
     async def get_endpoint(endpoint_id: str, principal: _Manager, endpoints: ReadEndpoints) -> WebhookEndpointOut:
         return endpoint_out(await endpoints.visible(endpoint_id, principal))
 
-    @router.patch("/{endpoint_id}", response_model=WebhookEndpointOut, summary="Change, enable or disable an endpoint",
+    @router.patch("/{endpoint_id}", operation_id="updateWebhookEndpoint",
+                  response_model=WebhookEndpointOut, summary="Change, enable or disable an endpoint",
                   description="Any of `url`, `events`, `description` (null clears it), `enabled`. Enabling a "
                               "disabled endpoint sends every delivery held while it was disabled; disabling holds "
                               "its pending deliveries.",
@@ -115,14 +118,15 @@ def build_router() -> APIRouter:
             background.add_task(_wake_dispatcher, request)  # after the commit
         return endpoint_out(changed.endpoint)
 
-    @router.delete("/{endpoint_id}", status_code=204, response_class=Response,
+    @router.delete("/{endpoint_id}", operation_id="deleteWebhookEndpoint", status_code=204, response_class=Response,
                    summary="Delete an endpoint and its deliveries log",
                    responses=error_responses(Forbidden, EndpointNotFound))
     async def delete_endpoint(endpoint_id: str, principal: _Manager, endpoints: Endpoints) -> Response:
         await endpoints.delete(endpoint_id, principal)
         return Response(status_code=204)
 
-    @router.post("/{endpoint_id}/rotate-secret", response_model=WebhookEndpointWithSecretOut,
+    @router.post("/{endpoint_id}/rotate-secret", operation_id="rotateWebhookEndpointSecret",
+                 response_model=WebhookEndpointWithSecretOut,
                  summary="Replace the endpoint's signing secret",
                  description="Every attempt from now on, retries included, is signed with the new secret. Honours "
                              "an optional `Idempotency-Key`.",
@@ -131,7 +135,8 @@ def build_router() -> APIRouter:
                             idem: IdempotencyOptional) -> Response:
         return await idem.respond(200, with_secret(await endpoints.rotate_secret(endpoint_id, principal)))
 
-    @router.get("/{endpoint_id}/deliveries", response_model=Page[WebhookDeliveryOut],
+    @router.get("/{endpoint_id}/deliveries", operation_id="listWebhookDeliveries",
+                response_model=Page[WebhookDeliveryOut],
                 summary="The endpoint's deliveries",
                 description="Newest first; cursor pagination.",
                 responses=error_responses(Forbidden, EndpointNotFound))
@@ -143,7 +148,8 @@ def build_router() -> APIRouter:
         page, next_cursor = keyset_page(rows, limit, lambda d: d.id)
         return Page(items=[delivery_out(d) for d in page], next_cursor=next_cursor)
 
-    @router.get("/{endpoint_id}/deliveries/{delivery_id}", response_model=WebhookDeliveryDetailOut,
+    @router.get("/{endpoint_id}/deliveries/{delivery_id}", operation_id="getWebhookDelivery",
+                response_model=WebhookDeliveryDetailOut,
                 summary="A delivery with its payload and attempt log",
                 responses=error_responses(Forbidden, EndpointNotFound, DeliveryNotFound))
     async def get_delivery(endpoint_id: str, delivery_id: str, principal: _Manager,
@@ -151,7 +157,8 @@ def build_router() -> APIRouter:
         delivery, attempts = await endpoints.delivery(endpoint_id, delivery_id, principal)
         return delivery_detail(delivery, list(attempts))
 
-    @router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", status_code=202, response_model=WebhookDeliveryOut,
+    @router.post("/{endpoint_id}/deliveries/{delivery_id}/replay", operation_id="replayWebhookDelivery",
+                 status_code=202, response_model=WebhookDeliveryOut,
                  summary="Send a delivery again",
                  description="Whatever its status: due now with a fresh retry budget, under the same `webhook-id`; "
                              "its attempt log is kept. On a disabled endpoint it is held until the endpoint is "

@@ -17,6 +17,7 @@ from services.billing.service.documents import document_of
 from services.billing.service.invoicing import Invoicing
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, error_responses
 from shared.idempotency import IdempotencyRequired
+from shared.openapi import binary_response
 from shared.roles import BILLING_ADMIN, BILLING_READ
 from shared.schemas import Page, keyset_page
 from shared.uow import ReadUoW, UoW
@@ -24,7 +25,8 @@ from shared.uow import ReadUoW, UoW
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
 
-@router.get("", response_model=Page[InvoiceOut], summary="Invoices and credit notes, newest first",
+@router.get("", operation_id="listInvoices",
+            response_model=Page[InvoiceOut], summary="Invoices and credit notes, newest first",
             description="Customers see their own; the shop what it created; finance (`billing:admin`) all.",
             responses=error_responses(Forbidden))
 async def list_invoices(uow: ReadUoW, principal: scoped(BILLING_READ),
@@ -38,7 +40,7 @@ async def list_invoices(uow: ReadUoW, principal: scoped(BILLING_READ),
     return Page(items=[await invoice_out(uow, r, with_lines=False) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/{invoice_id}", response_model=InvoiceOut, summary="An invoice with its lines",
+@router.get("/{invoice_id}", operation_id="getInvoice", response_model=InvoiceOut, summary="An invoice with its lines",
             responses=error_responses(Forbidden, InvoiceNotFound))
 async def get_invoice(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> InvoiceOut:
     return await invoice_out(uow, await visible_invoice(uow, invoice_id, principal))
@@ -54,26 +56,27 @@ def _filename(number: str, ext: str) -> str:
     return number.replace("/", "-") + "." + ext
 
 
-@router.get("/{invoice_id}/pdf", response_class=Response, summary="The invoice as PDF (R-B3, R-B10)",
+@router.get("/{invoice_id}/pdf", operation_id="getInvoicePdf",
+            response_class=Response, summary="The invoice as PDF (R-B3, R-B10)",
             responses={**error_responses(Forbidden, InvoiceNotFound),
-                       200: {"content": {"application/pdf": {}}, "description": "The PDF."}})
+                       200: binary_response("application/pdf", "The PDF.")})
 async def invoice_pdf(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> Response:
     invoice, doc = await _document(uow, invoice_id, principal)
     return Response(render_pdf(doc), media_type="application/pdf",
                     headers={"content-disposition": f'inline; filename="{_filename(invoice.number, "pdf")}"'})
 
 
-@router.get("/{invoice_id}/ksef.xml", response_class=Response,
+@router.get("/{invoice_id}/ksef.xml", operation_id="getInvoiceKsefXml", response_class=Response,
             summary="The invoice as KSeF FA(3) XML, validated against the official schema",
             responses={**error_responses(Forbidden, InvoiceNotFound),
-                       200: {"content": {"application/xml": {}}, "description": "FA(3) XML."}})
+                       200: binary_response("application/xml", "FA(3) XML.")})
 async def invoice_xml(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> Response:
     invoice, doc = await _document(uow, invoice_id, principal)
     return Response(render_fa3(doc), media_type="application/xml",
                     headers={"content-disposition": f'attachment; filename="{_filename(invoice.number, "xml")}"'})
 
 
-@router.post("/{invoice_id}/credit-notes", status_code=201, response_model=InvoiceOut,
+@router.post("/{invoice_id}/credit-notes", operation_id="createCreditNote", status_code=201, response_model=InvoiceOut,
              summary="Correct an invoice with a credit note (R-B10)",
              description="A correcting invoice that references the original's number (and KSeF number); the "
                          "original is never edited. Never more than what is left of the original. Finance only. "

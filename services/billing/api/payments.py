@@ -15,17 +15,20 @@ from services.billing.service.accounts import Accounts
 from services.billing.service.collection import Collection
 from services.billing.service.provider_events import apply_provider_event
 from shared.errors import Conflict, Forbidden, error_responses
+from shared.openapi import standard_webhook_parameters
 from shared.roles import BILLING_ADMIN, BILLING_READ, BILLING_WRITE
 from shared.uow import UoW
 
 router = APIRouter(tags=["payments"])
 
 
-@router.post("/v1/payments/webhook", response_model=WebhookReceipt, summary="The payment provider's webhook",
+@router.post("/v1/payments/webhook", operation_id="receivePaymentWebhook",
+             response_model=WebhookReceipt, summary="The payment provider's webhook",
              description="Signed per the Standard Webhooks spec with the provider's secret (no bearer token); an "
                          "unsigned, tampered or stale delivery is refused with 401 `invalid_webhook_signature`. Each "
                          "event is applied once; a repeat or a late report changes nothing.",
-             responses=error_responses(InvalidWebhook))
+             responses=error_responses(InvalidWebhook),
+             openapi_extra={"parameters": standard_webhook_parameters()})
 async def payment_webhook(request: Request, uow: UoW) -> WebhookReceipt:
     try:
         event = request.app.state.provider.parse_webhook(request.headers, await request.body())
@@ -42,7 +45,8 @@ async def _account_out(uow, account) -> AccountOut:  # type: ignore[no-untyped-d
                                       "has_payment_instrument": bool(account.payment_instrument)})
 
 
-@router.get("/v1/accounts/{contract_id}", response_model=AccountOut, summary="A contract's billing account",
+@router.get("/v1/accounts/{contract_id}", operation_id="getBillingAccount",
+            response_model=AccountOut, summary="A contract's billing account",
             responses=error_responses(Forbidden, AccountNotFound))
 async def get_account(contract_id: str, request: Request, uow: UoW, principal: scoped(BILLING_READ)) -> AccountOut:
     account = await Accounts(uow, settings_of(request)).get(contract_id)
@@ -51,7 +55,8 @@ async def get_account(contract_id: str, request: Request, uow: UoW, principal: s
     return await _account_out(uow, account)
 
 
-@router.put("/v1/accounts/{contract_id}/payment-instrument", response_model=AccountOut,
+@router.put("/v1/accounts/{contract_id}/payment-instrument", operation_id="setPaymentInstrument",
+            response_model=AccountOut,
             summary="Set how the customer pays (R-B2)",
             description="After an expired card or a new mandate: due and failed charges use it from now on.",
             responses=error_responses(Forbidden, AccountNotFound))
@@ -73,7 +78,8 @@ async def put_instrument(contract_id: str, body: InstrumentIn, request: Request,
     return await _account_out(uow, account)
 
 
-@router.post("/v1/invoices/{invoice_id}/payments", response_model=WebhookReceipt, status_code=201,
+@router.post("/v1/invoices/{invoice_id}/payments", operation_id="recordManualPayment",
+             response_model=WebhookReceipt, status_code=201,
              summary="Record a payment received outside the provider (a bank transfer)",
              description="Finance only. Partial payments are kept as such.",
              responses=error_responses(Forbidden, InvoiceNotFound, Conflict))

@@ -18,7 +18,8 @@ from shared.roles import BILLING_ADMIN
 router = APIRouter(tags=["runs"])
 
 
-@router.post("/v1/billing-runs", response_model=BillingRunOut, summary="Invoice every active contract for a month",
+@router.post("/v1/billing-runs", operation_id="createBillingRun",
+             response_model=BillingRunOut, summary="Invoice every active contract for a month",
              description="R-B1/R-B11: one invoice per active contract and period, with its pending overage lines "
                          "(R-B8); running it again (or twice at once) issues nothing new. Charges only inside R-B4's "
                          "window: from 24 h before the end of the preceding month through the period's third "
@@ -32,7 +33,8 @@ async def billing_run(body: BillingRunIn, request: Request, _: scoped(BILLING_AD
     return BillingRunOut(**asdict(result))
 
 
-@router.post("/v1/dunning-runs", response_model=DunningRunOut, summary="Flag late payers, per contract",
+@router.post("/v1/dunning-runs", operation_id="createDunningRun",
+             response_model=DunningRunOut, summary="Flag late payers, per contract",
              description="R-B5/R-E4: an invoice late, short or failed → `contract.payment_overdue` (entitlements "
                          "suspends; the event carries the customer's notice); paid in full → "
                          "`contract.payment_settled`; more than 7 days late → `contract.terminable` (R-B6/R-E5). "
@@ -43,7 +45,8 @@ async def dunning_run(body: DunningRunIn, request: Request, _: scoped(BILLING_AD
     return DunningRunOut(**asdict(await DunningRun(runtime, runtime.settings).run(body.as_of)))
 
 
-@router.post("/v1/charge-runs", response_model=ChargeRunOut, summary="Submit due charges now",
+@router.post("/v1/charge-runs", operation_id="createChargeRun",
+             response_model=ChargeRunOut, summary="Submit due charges now",
              description="What the background charge runner does every few seconds: submit scheduled charges "
                          "that are due and reconcile unknown outcomes with the provider.",
              responses=error_responses(Forbidden))

@@ -17,7 +17,8 @@ from shared.uow import UoW
 router = APIRouter(tags=["usage"])
 
 
-@router.post("/v1/usage", status_code=201, response_model=UsageOut, summary="Overage for the next invoice",
+@router.post("/v1/usage", operation_id="recordOverage",
+             status_code=201, response_model=UsageOut, summary="Overage for the next invoice",
              description="What entitlements also sends as `usage.overage`. Idempotent by `event_id`: a repeat "
                          "returns the first record with 200; the same id with other values is 409.",
              responses={**error_responses(Forbidden, AccountNotFound, UsageConflict),

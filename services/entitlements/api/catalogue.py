@@ -27,7 +27,8 @@ def plan_summary(plan: PlanVersion) -> PlanSummary:
                        price_net=plan.price_net, purchasable=plan.purchasable)
 
 
-@router.get("/products", response_model=list[ProductOut], summary="List support products and their plans",
+@router.get("/products", operation_id="listProducts",
+            response_model=list[ProductOut], summary="List support products and their plans",
             responses=error_responses(Forbidden))
 async def list_products(uow: UoW, _: scoped(CATALOGUE_READ)) -> list[ProductOut]:
     rows = await CatalogueService(uow).products()
@@ -35,7 +36,8 @@ async def list_products(uow: UoW, _: scoped(CATALOGUE_READ)) -> list[ProductOut]
                        term_months=p.term_months, plans=[plan_summary(v) for v in plans]) for p, plans in rows]
 
 
-@router.get("/plans/{plan_id}", response_model=PlanOut, summary="A plan's terms (latest or a given version)",
+@router.get("/plans/{plan_id}", operation_id="getPlan",
+            response_model=PlanOut, summary="A plan's terms (latest or a given version)",
             responses=error_responses(Forbidden, PlanNotFound))
 async def get_plan(plan_id: str, uow: UoW, _: scoped(CATALOGUE_READ),
                    version: int | None = Query(default=None, ge=1, description="A past version; default latest.")
@@ -43,7 +45,8 @@ async def get_plan(plan_id: str, uow: UoW, _: scoped(CATALOGUE_READ),
     return plan_out(await CatalogueService(uow).plan(plan_id, version))
 
 
-@router.put("/products/{product_id}", response_model=ProductOut, summary="Create or edit a product (admin)",
+@router.put("/products/{product_id}", operation_id="upsertProduct",
+            response_model=ProductOut, summary="Create or edit a product (admin)",
             responses=error_responses(Forbidden))
 async def put_product(product_id: str, body: ProductIn, uow: UoW, cache: Catalogue,
                       _: scoped(CATALOGUE_WRITE)) -> ProductOut:
@@ -56,7 +59,7 @@ async def put_product(product_id: str, body: ProductIn, uow: UoW, cache: Catalog
                       plans=[plan_summary(v) for v in plans])
 
 
-@router.put("/plans/{plan_id}", response_model=PlanOut,
+@router.put("/plans/{plan_id}", operation_id="publishPlan", response_model=PlanOut,
             summary="Publish new terms for a plan (admin)",
             description="Publishes a new version when the terms differ from the latest one; existing contracts "
                         "keep their version and get the new terms one month later (R-E6), and their customers are "
@@ -71,7 +74,8 @@ async def put_plan(plan_id: str, body: PlanIn, uow: UoW, settings: Settings, cac
     return plan_out(version)
 
 
-@router.post("/catalogue", response_model=CatalogueLoadReport, summary="Load a whole catalogue (admin)",
+@router.post("/catalogue", operation_id="loadCatalogue",
+             response_model=CatalogueLoadReport, summary="Load a whole catalogue (admin)",
              description="Same as `supportctl catalogue load`: idempotent; only changed plans get a new version.",
              responses=error_responses(Forbidden, CatalogueInvalid))
 async def load_catalogue(body: CatalogueFile, uow: UoW, settings: Settings, cache: Catalogue,

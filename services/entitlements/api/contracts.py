@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from services.entitlements import repository as repo
 from services.entitlements.api.deps import Contracts, contract_out, scoped, visible_contract
 from services.entitlements.errors import (
-    ConsentRequired, ContractExists, ContractNotFound, InvalidTransition, LicenceHasOtherContracts,
+    ConsentRequired, ContractExists, ContractNotFound, InvalidNip, InvalidTransition, LicenceHasOtherContracts,
     LicenceNotFound, LicenceOwnedElsewhere, LicenceProductMismatch, PlanNotFound, PlanNotPurchasable,
     TermNotOffered, TerminationNotAllowed,
 )
@@ -34,14 +34,14 @@ _PURCHASE_EXAMPLE = {
 }
 
 
-@router.post("/purchases", status_code=201, response_model=ContractOut,
+@router.post("/purchases", operation_id="createPurchase", status_code=201, response_model=ContractOut,
              summary="Buy a support plan (add-on or standalone)",
              description="Creates a contract `pending_payment` and emits `contract.created`. Add-on registers the "
                          "licence bought in the same order; standalone needs a licence the customer holds (R-E2). "
                          "Requires `Idempotency-Key`: a retry with the same key and body replays the first response.",
              responses=error_responses(Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, LicenceNotFound,
                                        LicenceProductMismatch, PlanNotPurchasable, TermNotOffered, PlanNotFound,
-                                       ContractExists, LicenceOwnedElsewhere),
+                                       ContractExists, LicenceOwnedElsewhere, InvalidNip),
              openapi_extra={"requestBody": {"content": {"application/json": {"example": _PURCHASE_EXAMPLE}}}})
 async def purchase(body: PurchaseIn, contracts: Contracts, idem: IdempotencyRequired,
                    principal: scoped(CONTRACTS_WRITE)):
@@ -50,14 +50,14 @@ async def purchase(body: PurchaseIn, contracts: Contracts, idem: IdempotencyRequ
     return await idem.respond(201, contract_out(contract, licence))
 
 
-@router.get("/contracts/{contract_id}", response_model=ContractOut, summary="A contract",
+@router.get("/contracts/{contract_id}", operation_id="getContract", response_model=ContractOut, summary="A contract",
             responses=error_responses(Forbidden, ContractNotFound))
 async def get_contract(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_READ)) -> ContractOut:
     contract = await visible_contract(contracts, contract_id, principal)
     return contract_out(contract, await contracts.licence_of(contract))
 
 
-@router.get("/contracts", response_model=Page[ContractOut], summary="List contracts",
+@router.get("/contracts", operation_id="listContracts", response_model=Page[ContractOut], summary="List contracts",
             description="Customers see only their own. Cursor pagination in id order.",
             responses=error_responses(Forbidden))
 async def list_contracts(contracts: Contracts, principal: scoped(CONTRACTS_READ),
@@ -73,7 +73,7 @@ async def list_contracts(contracts: Contracts, principal: scoped(CONTRACTS_READ)
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/contracts/{contract_id}/history", response_model=list[HistoryEntryOut],
+@router.get("/contracts/{contract_id}/history", operation_id="getContractHistory", response_model=list[HistoryEntryOut],
             summary="A contract's audit history", responses=error_responses(Forbidden, ContractNotFound))
 async def contract_history(contract_id: str, contracts: Contracts,
                            principal: scoped(CONTRACTS_READ)) -> list[HistoryEntryOut]:
@@ -96,6 +96,7 @@ def _simple_transition(action: str, summary: str) -> None:
         return await _respond(contracts, contract)
 
     router.add_api_route(f"/contracts/{{contract_id}}/{action}", endpoint, methods=["POST"], name=action,
+                         operation_id=f"{action}Contract",
                          response_model=ContractOut, summary=summary, responses=_LIFECYCLE)
 
 
@@ -104,7 +105,7 @@ _simple_transition("suspend", "Suspend support (missing, late or partial payment
 _simple_transition("resume", "Lift a suspension (arrears paid, R-E4)")
 
 
-@router.post("/contracts/{contract_id}/terminate", response_model=ContractOut,
+@router.post("/contracts/{contract_id}/terminate", operation_id="terminateContract", response_model=ContractOut,
              summary="Terminate a contract (R-E5, R-E6)",
              description="Immediate, or scheduled when `effective_on` is later (or the reason needs notice). "
                          "`payment_overdue` needs billing to have reported the contract terminable (>7 days late); "
@@ -115,7 +116,7 @@ async def terminate(contract_id: str, body: TerminateIn, contracts: Contracts,
     return await _respond(contracts, await contracts.terminate(contract_id, body, principal.sub))
 
 
-@router.post("/contracts/expire-run", response_model=ExpireRunOut,
+@router.post("/contracts/expire-run", operation_id="expireContracts", response_model=ExpireRunOut,
              summary="Expire contracts past their term; apply scheduled terminations (R-E1)",
              responses=error_responses(Forbidden))
 async def expire_run(body: AsOfIn, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE)) -> ExpireRunOut:
@@ -123,16 +124,17 @@ async def expire_run(body: AsOfIn, contracts: Contracts, principal: scoped(CONTR
     return ExpireRunOut(as_of=body.as_of, expired=expired, terminated=terminated)
 
 
-@router.post("/contracts/{contract_id}/transfer", response_model=ContractOut,
+@router.post("/contracts/{contract_id}/transfer", operation_id="transferContract", response_model=ContractOut,
              summary="Transfer a contract to another customer with recorded consent (R-E8)",
              responses=error_responses(Forbidden, ContractNotFound, InvalidTransition, ConsentRequired,
-                                       LicenceHasOtherContracts, Unprocessable))
+                                       LicenceHasOtherContracts, Unprocessable, InvalidNip))
 async def transfer(contract_id: str, body: TransferIn, contracts: Contracts,
                    principal: scoped(CONTRACTS_MANAGE)) -> ContractOut:
     return await _respond(contracts, await contracts.transfer(contract_id, body, principal.sub))
 
 
-@router.put("/contracts/{contract_id}/representatives", response_model=ContractOut,
+@router.put("/contracts/{contract_id}/representatives", operation_id="setContractRepresentatives",
+            response_model=ContractOut,
             summary="Name the representatives of both sides (R-E7)",
             responses=error_responses(Forbidden, ContractNotFound))
 async def put_representatives(contract_id: str, body: RepresentativesIn, contracts: Contracts,

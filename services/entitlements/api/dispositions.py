@@ -25,7 +25,8 @@ def disposition_out(item: DataDisposition, on: date) -> DispositionOut:
                           overdue=item.completed_on is None and item.due_on < on)
 
 
-@router.get("/contracts/{contract_id}/data-disposition", response_model=DispositionOut,
+@router.get("/contracts/{contract_id}/data-disposition", operation_id="getDataDisposition",
+            response_model=DispositionOut,
             summary="The contract's data-disposition deadline and instruction",
             responses=error_responses(Forbidden, ContractNotFound, DispositionNotFound))
 async def get_disposition(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_READ)) -> DispositionOut:
@@ -34,7 +35,8 @@ async def get_disposition(contract_id: str, contracts: Contracts, principal: sco
     return disposition_out(item, contracts.today())
 
 
-@router.post("/contracts/{contract_id}/data-disposition/instruction", response_model=DispositionOut,
+@router.post("/contracts/{contract_id}/data-disposition/instruction", operation_id="recordDispositionInstruction",
+             response_model=DispositionOut,
              summary="Record the customer's written instruction: return or delete",
              responses=error_responses(Forbidden, ContractNotFound, DispositionNotFound, DispositionAlreadyCompleted))
 async def instruct(contract_id: str, body: InstructionIn, contracts: Contracts,
@@ -45,7 +47,8 @@ async def instruct(contract_id: str, body: InstructionIn, contracts: Contracts,
     return disposition_out(item, contracts.today())
 
 
-@router.post("/contracts/{contract_id}/data-disposition/complete", response_model=DispositionOut,
+@router.post("/contracts/{contract_id}/data-disposition/complete", operation_id="completeDataDisposition",
+             response_model=DispositionOut,
              summary="Record that the data was returned or deleted",
              responses=error_responses(Forbidden, ContractNotFound, DispositionNotFound, DispositionAlreadyCompleted))
 async def complete(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE),
@@ -56,7 +59,7 @@ async def complete(contract_id: str, contracts: Contracts, principal: scoped(CON
     return disposition_out(item, contracts.today())
 
 
-@router.get("/data-dispositions", response_model=list[DispositionOut],
+@router.get("/data-dispositions", operation_id="listDataDispositions", response_model=list[DispositionOut],
             summary="Data-disposition deadlines; `overdue=true` lists the late ones",
             responses=error_responses(Forbidden))
 async def list_dispositions(contracts: Contracts, principal: scoped(DISPOSITIONS_READ),

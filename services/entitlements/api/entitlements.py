@@ -18,7 +18,8 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/entitlements", tags=["ent
 CustomerId = Path(min_length=1, max_length=100)
 
 
-@router.get("", response_model=EntitlementsOut, summary="What this customer may have now, per licence",
+@router.get("", operation_id="getEntitlements",
+            response_model=EntitlementsOut, summary="What this customer may have now, per licence",
             description="Per licence and support product: the effective plan (the free plan where the paid one is "
                         "suspended, unpaid or absent and the product has one), benefits, quotas used and left this "
                         "period, the SLA policy and how long it is valid.",
@@ -38,7 +39,8 @@ async def entitlements(uow: ReadUoW, cache: Catalogue, principal: scoped(ENTITLE
     return EntitlementsOut(customer_id=customer_id, as_of=local_date(uow.clock.now()), entitlements=items)
 
 
-@router.get("/check", response_model=CheckOut, summary="May this customer use a feature now? (hot path)",
+@router.get("/check", operation_id="checkEntitlement",
+            response_model=CheckOut, summary="May this customer use a feature now? (hot path)",
             description="`reason`: `included`, `free_plan`, `free_plan_suspended` (paid plan suspended or unpaid, "
                         "the free plan's benefits apply), `not_in_plan`, `no_contract`, `no_licence`.",
             responses=error_responses(Forbidden, ProductNotFound))

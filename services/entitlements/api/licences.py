@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/licences", tags=["licence
 CustomerId = Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@\-]+$")
 
 
-@router.post("", status_code=201, response_model=LicenceOut, summary="Register a licence the shop sold",
+@router.post("", operation_id="registerLicence",
+             status_code=201, response_model=LicenceOut, summary="Register a licence the shop sold",
              description="Registering the same licence again for the same customer returns it. "
                          "Honours `Idempotency-Key`.",
              responses=error_responses(Forbidden, LicenceOwnedElsewhere))
@@ -25,7 +26,7 @@ async def register_licence(body: LicenceIn, contracts: Contracts, idem: Idempote
     return await idem.respond(201, licence_out(licence))
 
 
-@router.get("", response_model=list[LicenceOut], summary="List a customer's licences",
+@router.get("", operation_id="listLicences", response_model=list[LicenceOut], summary="List a customer's licences",
             responses=error_responses(Forbidden))
 async def list_licences(contracts: Contracts, principal: scoped(LICENCES_READ),
                         customer_id: str = CustomerId) -> list[LicenceOut]:

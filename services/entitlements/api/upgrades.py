@@ -17,7 +17,8 @@ from shared.roles import CONTRACTS_MANAGE, CONTRACTS_UPGRADE
 router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["upgrades"])
 
 
-@router.post("/upgrade", response_model=UpgradeOut, summary="Upgrade to a higher plan of the same product",
+@router.post("/upgrade", operation_id="upgradeContract",
+             response_model=UpgradeOut, summary="Upgrade to a higher plan of the same product",
              description="Returns the supplement quote (R-B7) and emits `contract.upgrade_requested`; the plan "
                          "switches when billing reports the supplement paid (`contract.upgrade_paid`), or at once "
                          "for a zero fee. A lower or equal rank is refused (R-E3). `as_of` may be today or earlier in "
@@ -38,7 +39,7 @@ async def upgrade(contract_id: str, body: UpgradeIn, contracts: Contracts,
                                      remaining_days=quote.remaining_days, days_in_month=quote.days_in_month))
 
 
-@router.post("/upgrade/paid", response_model=ContractOut,
+@router.post("/upgrade/paid", operation_id="applyPaidUpgrade", response_model=ContractOut,
              summary="Apply a paid upgrade (billing, or an administrator)",
              description="The same as billing's `contract.upgrade_paid` event.",
              responses=error_responses(Forbidden, ContractNotFound, NoPendingUpgrade))

@@ -17,7 +17,7 @@ from shared.roles import USAGE_WRITE
 router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["usage"])
 
 
-@router.post("/usage", status_code=201, response_model=UsageOut, summary="Consume quota",
+@router.post("/usage", operation_id="recordUsage", status_code=201, response_model=UsageOut, summary="Consume quota",
              description="Idempotent by `event_id` (a repeat returns the first record with 200). What the quota "
                          "does not cover is recorded as overage and emitted as `usage.overage` for billing.",
              responses={**error_responses(Forbidden, ContractNotFound, MetricNotInPlan, UsageNotAllowed,

@@ -54,7 +54,8 @@ async def _out(callbacks: CallbackService, callback: CallbackRequest) -> Callbac
     return callback_out(callback, list(await repo.callback_attempts(callbacks.session, [callback.id])))
 
 
-@router.post("", status_code=201, response_model=CallbackOut, summary="Request a callback (R-S2)",
+@router.post("", operation_id="requestCallback",
+             status_code=201, response_model=CallbackOut, summary="Request a callback (R-S2)",
              description="For plans with the `callback` benefit (Prestige, VIP, VIP+): schedules three attempts, "
                          "two to `calling_number` and one to `order_number`. Other plans: 403 "
                          "`callback_not_in_plan`. Honours an optional `Idempotency-Key`.",
@@ -66,7 +67,8 @@ async def request_callback(body: CallbackIn, callbacks: Callbacks, idem: Idempot
     return await idem.respond(201, await _out(callbacks, callback))
 
 
-@router.post("/{callback_id}/attempts", status_code=201, response_model=CallbackOut,
+@router.post("/{callback_id}/attempts", operation_id="recordCallbackAttempt",
+             status_code=201, response_model=CallbackOut,
              summary="Record the outcome of the next attempt (agents)",
              description="The number called is the next one in the plan. Every outcome other than `reached` emits "
                          "`callback.attempt_failed` with the order's e-mail address, so the customer is told (R-S2). "
@@ -80,13 +82,14 @@ async def record_attempt(callback_id: str, body: AttemptIn, callbacks: Callbacks
     return await idem.respond(201, await _out(callbacks, callback))
 
 
-@router.get("/{callback_id}", response_model=CallbackOut, summary="A callback with its attempts",
+@router.get("/{callback_id}", operation_id="getCallback",
+            response_model=CallbackOut, summary="A callback with its attempts",
             description="Customers see only their own.", responses=error_responses(Forbidden, CallbackNotFound))
 async def get_callback(callback_id: str, callbacks: Callbacks, principal: scoped(TICKETS_READ)) -> CallbackOut:
     return await _out(callbacks, await callbacks.get(callback_id, principal))
 
 
-@router.get("", response_model=Page[CallbackOut], summary="List callbacks",
+@router.get("", operation_id="listCallbacks", response_model=Page[CallbackOut], summary="List callbacks",
             description="Filter by customer and status; customers see only their own. Cursor pagination in "
                         "creation order.", responses=error_responses(Forbidden))
 async def list_callbacks(callbacks: Callbacks, principal: scoped(TICKETS_READ),

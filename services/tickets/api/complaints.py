@@ -44,7 +44,8 @@ def complaint_out(complaint: Complaint, on: date) -> ComplaintOut:
         answered_at=complaint.answered_at, answered_to=complaint.answered_to)
 
 
-@router.post("", status_code=201, response_model=ComplaintOut, summary="File a complaint (R-T9)",
+@router.post("", operation_id="createComplaint",
+             status_code=201, response_model=ComplaintOut, summary="File a complaint (R-T9)",
              description="Filed electronically by the customer itself or by the CRM for it; due 30 days after "
                          "receipt. A complaint about a remote-help session after the session's deadline (the end "
                          "of the business day it took place on) is 422 `complaint_window_closed` (R-S5). "
@@ -58,7 +59,7 @@ async def file_complaint(body: ComplaintIn, complaints: Complaints, idem: Idempo
     return await idem.respond(201, complaint_out(complaint, complaints.today()))
 
 
-@router.post("/{complaint_id}/extend", response_model=ComplaintOut,
+@router.post("/{complaint_id}/extend", operation_id="extendComplaint", response_model=ComplaintOut,
              summary="Name an expected answer date in a complex case (agents, once)",
              description="Once only (409 `complaint_already_extended`), within the 30 days (409 "
                          "`extension_too_late`), to a date after the due date and at most 60 days from receipt "
@@ -73,7 +74,8 @@ async def extend_complaint(complaint_id: str, body: ExtendIn, complaints: Compla
     return await idem.respond(200, complaint_out(complaint, complaints.today()))
 
 
-@router.post("/{complaint_id}/answer", response_model=ComplaintOut, summary="Answer a complaint (agents)",
+@router.post("/{complaint_id}/answer", operation_id="answerComplaint",
+             response_model=ComplaintOut, summary="Answer a complaint (agents)",
              description="Emits `complaint.answered` with the answer and the customer's current e-mail (R-T9), "
                          "looked up in entitlements now. Honours an optional `Idempotency-Key`.",
              responses=error_responses(Forbidden, ComplaintNotFound, ComplaintAlreadyAnswered, EntitlementsUnavailable,
@@ -84,13 +86,14 @@ async def answer_complaint(complaint_id: str, body: AnswerIn, complaints: Compla
     return await idem.respond(200, complaint_out(complaint, complaints.today()))
 
 
-@router.get("/{complaint_id}", response_model=ComplaintOut, summary="A complaint",
+@router.get("/{complaint_id}", operation_id="getComplaint", response_model=ComplaintOut, summary="A complaint",
             description="Customers see only their own.", responses=error_responses(Forbidden, ComplaintNotFound))
 async def get_complaint(complaint_id: str, complaints: Complaints, principal: scoped(TICKETS_READ)) -> ComplaintOut:
     return complaint_out(await complaints.get(complaint_id, principal), complaints.today())
 
 
-@router.get("", response_model=list[ComplaintOut], summary="List complaints; `overdue=true` lists the late ones",
+@router.get("", operation_id="listComplaints",
+            response_model=list[ComplaintOut], summary="List complaints; `overdue=true` lists the late ones",
             description="Overdue: not answered and past the due date, or past the extended date when extended, as "
                         "of `as_of` (a Warsaw date; default today). Customers see only their own. Oldest first.",
             responses=error_responses(Forbidden))

@@ -31,7 +31,8 @@ def contact_out(contact: CustomerContact) -> ContactOut:
     return ContactOut.model_validate(contact, from_attributes=True)
 
 
-@router.put("/{email}", response_model=ContactOut, summary="Register or change a contact (CRM)",
+@router.put("/{email}", operation_id="upsertContact",
+            response_model=ContactOut, summary="Register or change a contact (CRM)",
             description="Mail from this address opens tickets for `customer_id` on `product` (R-T1). An entry set "
                         "here is authoritative: tickets filed later never change it. Customers cannot write the "
                         "directory (403); they may read their own entries. Idempotent.",
@@ -43,7 +44,7 @@ async def put_contact(email: Email, body: ContactIn, contacts: Contacts,
     return contact_out(await contacts.put(str(email), body.customer_id, body.product, body.name))
 
 
-@router.get("/{email}", response_model=ContactOut, summary="One contact",
+@router.get("/{email}", operation_id="getContact", response_model=ContactOut, summary="One contact",
             description="Customers see only their own customer's contacts (else 404).",
             responses=error_responses(Forbidden, ContactNotFound))
 async def get_contact(email: Email, contacts: Contacts, principal: scoped(TICKETS_READ)) -> ContactOut:
@@ -53,7 +54,7 @@ async def get_contact(email: Email, contacts: Contacts, principal: scoped(TICKET
     return contact_out(contact)
 
 
-@router.get("", response_model=Page[ContactOut], summary="List contacts",
+@router.get("", operation_id="listContacts", response_model=Page[ContactOut], summary="List contacts",
             description="Filtered by customer; customers see only their own. Cursor pagination by address.",
             responses=error_responses(Forbidden))
 async def list_contacts(contacts: Contacts, principal: scoped(TICKETS_READ),

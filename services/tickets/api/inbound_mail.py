@@ -15,6 +15,7 @@ from services.tickets.models import InboundMail
 from services.tickets.schemas_mail import InboundMailOut, InboundStatus
 from services.tickets.service.mail_in import InboundMailService
 from shared.errors import Forbidden, error_responses
+from shared.openapi import binary_response
 from shared.roles import TICKETS_SUPERVISE
 from shared.schemas import Page, keyset_page
 
@@ -32,7 +33,8 @@ def inbound_out(row: InboundMail) -> InboundMailOut:
     return InboundMailOut.model_validate(row, from_attributes=True)
 
 
-@router.get("", response_model=Page[InboundMailOut], summary="Inbound mail, newest first (operators)",
+@router.get("", operation_id="listInboundMail",
+            response_model=Page[InboundMailOut], summary="Inbound mail, newest first (operators)",
             description="`status=unprocessed`: what needs an operator — unparseable mail, mail whose processing "
                         "failed, mail from a customer without support. `ignored`: auto-replies and bounces, kept "
                         "but never answered. Raw contents via `GET /v1/inbound-mail/{id}/raw`.",
@@ -45,9 +47,10 @@ async def list_inbound(inbound: Inbound, _: scoped(TICKETS_SUPERVISE), status: I
     return Page(items=[inbound_out(r) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/{mail_id}/raw", response_class=Response, summary="The message exactly as received (RFC 5322)",
+@router.get("/{mail_id}/raw", operation_id="getRawInboundMail",
+            response_class=Response, summary="The message exactly as received (RFC 5322)",
             responses={**error_responses(Forbidden, InboundMailNotFound),
-                       200: {"content": {"message/rfc822": {}}, "description": "The raw message."}})
+                       200: binary_response("message/rfc822", "The raw message.")})
 async def raw_inbound(mail_id: str, inbound: Inbound, _: scoped(TICKETS_SUPERVISE)) -> Response:
     row = await repo.get_inbound(inbound.session, mail_id)
     if row is None:
@@ -56,7 +59,8 @@ async def raw_inbound(mail_id: str, inbound: Inbound, _: scoped(TICKETS_SUPERVIS
                     headers={"content-disposition": f'attachment; filename="{row.id}.eml"'})
 
 
-@router.post("/{mail_id}/dismiss", response_model=InboundMailOut, summary="Mark an unprocessed mail as dealt with",
+@router.post("/{mail_id}/dismiss", operation_id="dismissInboundMail",
+             response_model=InboundMailOut, summary="Mark an unprocessed mail as dealt with",
              description="It stays stored; only its status changes to `dismissed`.",
              responses=error_responses(Forbidden, InboundMailNotFound, InboundMailNotPending))
 async def dismiss_inbound(mail_id: str, inbound: Inbound, principal: scoped(TICKETS_SUPERVISE)) -> InboundMailOut:

@@ -39,7 +39,8 @@ def remote_session_out(remote: RemoteSession) -> RemoteSessionOut:
         complaint_deadline=remote.complaint_deadline, recorded_at=remote.recorded_at)
 
 
-@router.post("/tickets/{ticket_id}/remote-sessions", status_code=201, response_model=RemoteSessionOut,
+@router.post("/tickets/{ticket_id}/remote-sessions", operation_id="recordRemoteSession",
+             status_code=201, response_model=RemoteSessionOut,
              summary="Record a remote-help session on a ticket (agents, R-S4)",
              description="The ticket's plan must include `remote_help` (VIP, VIP+; else 409 "
                          "`remote_help_not_in_plan`). Consumes `remote_help_sessions` (1) and `remote_help_minutes` "
@@ -58,7 +59,8 @@ async def record_remote_session(ticket_id: str, body: RemoteSessionIn, sessions:
     return await idem.respond(201, remote_session_out(remote))
 
 
-@router.get("/tickets/{ticket_id}/remote-sessions", response_model=list[RemoteSessionOut],
+@router.get("/tickets/{ticket_id}/remote-sessions", operation_id="listTicketRemoteSessions",
+            response_model=list[RemoteSessionOut],
             summary="A ticket's remote-help sessions", description="Customers see only their own tickets' sessions.",
             responses=error_responses(Forbidden, TicketNotFound))
 async def ticket_remote_sessions(ticket_id: str, sessions: RemoteSessions,
@@ -66,7 +68,7 @@ async def ticket_remote_sessions(ticket_id: str, sessions: RemoteSessions,
     return [remote_session_out(r) for r in await sessions.of_ticket(ticket_id, principal)]
 
 
-@router.get("/remote-sessions/{remote_session_id}", response_model=RemoteSessionOut,
+@router.get("/remote-sessions/{remote_session_id}", operation_id="getRemoteSession", response_model=RemoteSessionOut,
             summary="A remote-help session", description="Customers see only their own.",
             responses=error_responses(Forbidden, RemoteSessionNotFound))
 async def get_remote_session(remote_session_id: str, sessions: RemoteSessions,

@@ -19,7 +19,8 @@ from shared.schemas import StrictModel
 router = APIRouter(prefix="/v1/sla", tags=["sla"])
 
 
-@router.get("/preview", response_model=SlaPreviewOut, summary="The reaction deadline for a ticket accepted at `at`",
+@router.get("/preview", operation_id="previewSla",
+            response_model=SlaPreviewOut, summary="The reaction deadline for a ticket accepted at `at`",
             description="Counted in the plan's support hours (Polish holidays, Saturdays only where the plan has "
                         "them, DST), with an explanation of how it was reached.",
             responses=error_responses(Forbidden, UnknownProduct, EntitlementsUnavailable))
@@ -42,7 +43,8 @@ class ScanOut(BaseModel):
     breached: list[str]
 
 
-@router.post("/scan", response_model=ScanOut, summary="Raise SLA warnings and breaches as of an instant",
+@router.post("/scan", operation_id="runSlaScan",
+             response_model=ScanOut, summary="Raise SLA warnings and breaches as of an instant",
              description="Each warning (75 % of the target used, only while the plan's hours are open) and each "
                          "breach is raised once. A background scheduler runs the same scan.",
              responses=error_responses(Forbidden))

@@ -54,7 +54,7 @@ class SlaReportOut(BaseModel):
     plans: list[SlaReportRow]
 
 
-@router.post("/outage-windows", status_code=201, response_model=OutageOut,
+@router.post("/outage-windows", operation_id="declareOutageWindow", status_code=201, response_model=OutageOut,
              summary="Declare a force-majeure or security-pause window (R-T6, R-T10)",
              description="Breaches whose deadline falls inside are excused (not erased); customers with open "
                          "tickets on the affected products are told, with the expected duration.",
@@ -65,13 +65,15 @@ async def declare(body: OutageIn, tickets: Tickets, principal: scoped(TICKETS_SU
     return OutageOut(**window.model_dump(), excused_ticket_ids=excused)
 
 
-@router.get("/outage-windows", response_model=list[OutageOut], summary="Declared windows, newest first",
+@router.get("/outage-windows", operation_id="listOutageWindows",
+            response_model=list[OutageOut], summary="Declared windows, newest first",
             responses=error_responses(Forbidden))
 async def windows(tickets: Tickets, _: scoped(TICKETS_READ)) -> list[OutageOut]:
     return [OutageOut(**w.model_dump()) for w in await OutageService(tickets).listing()]
 
 
-@router.get("/reports/sla", response_model=SlaReportOut, summary="SLA attainment per plan for a month",
+@router.get("/reports/sla", operation_id="getSlaReport",
+            response_model=SlaReportOut, summary="SLA attainment per plan for a month",
             description="Tickets accepted in the month: met, breached, excused (inside a declared window), still "
                         "pending, and the median reaction in business minutes.",
             responses=error_responses(Forbidden))

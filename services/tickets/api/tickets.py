@@ -36,7 +36,7 @@ _EXAMPLE = {
 }
 
 
-@router.post("", status_code=201, response_model=TicketDetailOut, summary="File a ticket",
+@router.post("", operation_id="createTicket", status_code=201, response_model=TicketDetailOut, summary="File a ticket",
              description="Asks entitlements for the customer's plan and keeps a snapshot of it and its SLA policy on "
                          "the ticket; sets the reaction deadline in the plan's support hours; flags categories the "
                          "plan does not cover as out of scope (R-T7). With no paid contract the product's free plan "
@@ -73,7 +73,8 @@ def _cursor_in(cursor: str | None) -> str | None:
         raise Unprocessable("cursor: not a cursor this API returned") from None
 
 
-@router.get("", response_model=Page[TicketOut], summary="The queue: priority first, then time to breach",
+@router.get("", operation_id="listTickets",
+            response_model=Page[TicketOut], summary="The queue: priority first, then time to breach",
             description="Priority dialing / VIP and Advanced first (R-S3), then tickets whose reaction clock runs, "
                         "soonest breach first. Customers see only their own tickets. Cursor pagination.",
             responses=error_responses(Forbidden, Unprocessable))
@@ -105,21 +106,24 @@ async def queue(tickets: Tickets, principal: scoped(TICKETS_READ),
     return Page(items=items, next_cursor=_cursor_out(after) if full and after else None)
 
 
-@router.get("/{ticket_id}", response_model=TicketDetailOut, summary="A ticket with its thread",
+@router.get("/{ticket_id}", operation_id="getTicket",
+            response_model=TicketDetailOut, summary="A ticket with its thread",
             description="Customers see public messages only; internal notes are for agents.",
             responses=error_responses(Forbidden, TicketNotFound))
 async def get_ticket(ticket_id: str, tickets: Tickets, principal: scoped(TICKETS_READ)) -> TicketDetailOut:
     return await ticket_detail(tickets, await tickets.visible(ticket_id, principal), principal)
 
 
-@router.get("/{ticket_id}/history", response_model=list[HistoryOut], summary="A ticket's full history (agents)",
+@router.get("/{ticket_id}/history", operation_id="getTicketHistory",
+            response_model=list[HistoryOut], summary="A ticket's full history (agents)",
             responses=error_responses(Forbidden, TicketNotFound))
 async def ticket_history(ticket_id: str, tickets: Tickets, principal: scoped(TICKETS_MANAGE)) -> list[HistoryOut]:
     await tickets.visible(ticket_id, principal)
     return [HistoryOut.model_validate(e, from_attributes=True) for e in await repo.history(tickets.session, ticket_id)]
 
 
-@router.get("/{ticket_id}/attachments/{attachment_id}", response_class=Response, summary="Download an attachment",
+@router.get("/{ticket_id}/attachments/{attachment_id}", operation_id="getTicketAttachment",
+            response_class=Response, summary="Download an attachment",
             responses=error_responses(Forbidden, TicketNotFound))
 async def attachment(ticket_id: str, attachment_id: str, tickets: Tickets, principal: scoped(TICKETS_READ)) -> Response:
     await tickets.visible(ticket_id, principal)
@@ -132,7 +136,7 @@ async def attachment(ticket_id: str, attachment_id: str, tickets: Tickets, princ
                     headers={"content-disposition": f'attachment; filename="{found.filename}"'})
 
 
-@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut,
+@router.post("/{ticket_id}/messages", operation_id="addTicketMessage", status_code=201, response_model=MessageOut,
              summary="Reply (public) or add an internal note",
              description="The first public agent reply meets the reaction target (R-T4). A customer's reply to a "
                          "ticket waiting for it resumes the SLA clock (R-T2). Internal notes are never shown to "
@@ -149,32 +153,36 @@ async def add_message(ticket_id: str, body: MessageIn, tickets: Tickets, princip
 _LIFECYCLE = error_responses(Forbidden, TicketNotFound, InvalidTicketTransition, TicketClosed)
 
 
-@router.post("/{ticket_id}/request-details", response_model=TicketOut,
+@router.post("/{ticket_id}/request-details", operation_id="requestTicketDetails", response_model=TicketOut,
              summary="Ask the customer for details; the SLA clock pauses (R-T2)", responses=_LIFECYCLE)
 async def request_details(ticket_id: str, body: RequestDetailsIn, tickets: Tickets,
                           principal: scoped(TICKETS_MANAGE)) -> TicketOut:
     return ticket_out(await tickets.request_details(ticket_id, principal, body.body), tickets.now())
 
 
-@router.post("/{ticket_id}/resolve", response_model=TicketOut, summary="Resolve a ticket", responses=_LIFECYCLE)
+@router.post("/{ticket_id}/resolve", operation_id="resolveTicket",
+             response_model=TicketOut, summary="Resolve a ticket", responses=_LIFECYCLE)
 async def resolve(ticket_id: str, tickets: Tickets, principal: scoped(TICKETS_MANAGE),
                   body: NoteIn | None = None) -> TicketOut:
     return ticket_out(await tickets.resolve(ticket_id, principal, body.note if body else None), tickets.now())
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketOut, summary="Reopen within 14 days of resolution",
+@router.post("/{ticket_id}/reopen", operation_id="reopenTicket",
+             response_model=TicketOut, summary="Reopen within 14 days of resolution",
              responses=error_responses(Forbidden, TicketNotFound, InvalidTicketTransition, TicketClosed,
                                        ReopenWindowOver))
 async def reopen(ticket_id: str, tickets: Tickets, principal: scoped(TICKETS_WRITE)) -> TicketOut:
     return ticket_out(await tickets.reopen(ticket_id, principal), tickets.now())
 
 
-@router.post("/{ticket_id}/close", response_model=TicketOut, summary="Close a resolved ticket", responses=_LIFECYCLE)
+@router.post("/{ticket_id}/close", operation_id="closeTicket",
+             response_model=TicketOut, summary="Close a resolved ticket", responses=_LIFECYCLE)
 async def close(ticket_id: str, tickets: Tickets, principal: scoped(TICKETS_MANAGE)) -> TicketOut:
     return ticket_out(await tickets.close(ticket_id, principal), tickets.now())
 
 
-@router.post("/{ticket_id}/assign", response_model=TicketOut, summary="Assign to an agent (or unassign)",
+@router.post("/{ticket_id}/assign", operation_id="assignTicket",
+             response_model=TicketOut, summary="Assign to an agent (or unassign)",
              responses=error_responses(Forbidden, TicketNotFound, TicketClosed))
 async def assign(ticket_id: str, body: AssignIn, tickets: Tickets, principal: scoped(TICKETS_MANAGE)) -> TicketOut:
     return ticket_out(await tickets.assign(ticket_id, principal, body.assignee), tickets.now())
