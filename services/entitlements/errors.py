@@ -128,3 +128,8 @@ class PlanNotInProduct(Unprocessable):
 class UsageEventReused(Conflict):
     code = "usage_event_reused"
     message = "This usage event id was already recorded with different values."
+
+
+class BuyerIsSeller(Unprocessable):
+    code = "buyer_is_seller"
+    message = "The buyer's NIP is the seller's own: a VAT invoice cannot be issued to the seller itself."
