@@ -111,6 +111,13 @@ async def test_narrow_windows_fold_the_navigation_and_stack_the_queue(desk: Desk
         await expect(nav.get_by_role("link", name="Callbacks")).to_be_hidden()
         assert await page.evaluate("document.activeElement?.id") == "nav-toggle"
         await page.keyboard.press("Enter")
+        for _ in range(6):  # through the five links and on: leaving the menu closes it
+            await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement?.id") == "sign-out"
+        await expect(toggle).to_have_attribute("aria-expanded", "false")
+        await page.keyboard.press("Shift+Tab")  # back to the button (the links are folded away again)
+        assert await page.evaluate("document.activeElement?.id") == "nav-toggle"
+        await page.keyboard.press("Enter")
         await page.keyboard.press("Tab")
         assert await page.evaluate("document.activeElement?.textContent") == "Queue"
         await page.keyboard.press("Tab")

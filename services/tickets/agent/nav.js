@@ -1,7 +1,8 @@
-// The main navigation: marks the current view's link, and below 800 px wide folds the links
-// behind a "Menu" disclosure button (aria-expanded; Escape or choosing a view closes it and
-// gives the focus back). Above that width the button is not shown and the links always are
-// (styles.css decides by the width; this module only keeps the state).
+// The main navigation: marks the current view's link, and at 800 px wide and below folds the
+// links behind a "Menu" disclosure button (aria-expanded; Escape closes it and gives the focus
+// back; choosing a view, clicking elsewhere or tabbing past the last link closes it). Wider,
+// the button is not shown and the links always are (styles.css decides by the width; this
+// module only keeps the state).
 
 const nav = () => document.getElementById("nav");
 const toggle = () => document.getElementById("nav-toggle");
@@ -36,5 +37,8 @@ export function wireNav() {
   });
   document.addEventListener("click", (event) => {
     if (menuOpen() && !nav().contains(event.target)) setMenuOpen(false);
+  });
+  nav().addEventListener("focusout", (event) => { // tabbing on past the last link closes it
+    if (menuOpen() && event.relatedTarget && !nav().contains(event.relatedTarget)) setMenuOpen(false);
   });
 }
