@@ -326,7 +326,7 @@ async def seed(base_url: str, customers: list[str], shop_token: str, service_tok
         body = {"customer_id": customer, "plan_id": PLAN, "mode": "addon",
                 "licence": {"product": "office365", "reference": f"{customer}.onmicrosoft.com"},
                 "term_months": 12, "payment_method": "card",
-                "billing": {"name": f"Bench Customer {i} sp. z o.o.", "nip": "5260250274",
+                "billing": {"name": f"Bench Customer {i} sp. z o.o.", "nip": "1234563218",
                             "address": "ul. Prosta 1, 00-001 Warszawa", "email": f"faktury+{i}@example.com"}}
         async with sem:
             r = await client.post("/v1/purchases", json=body, headers={

@@ -259,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
         pay.add_argument("--card", default=None, help=f"card token (sandbox default {SANDBOX_CARD_OK})")
         pay.add_argument("--iban", default=None, help="direct-debit mandate: an IBAN in the sandbox")
         p.add_argument("--name", default="Contoso sp. z o.o.")
-        p.add_argument("--nip", default="5260250274")
+        p.add_argument("--nip", default="1234563218")
         p.add_argument("--address", default="ul. Prosta 1, 00-001 Warszawa")
         p.add_argument("--email", default="faktury@contoso.pl")
         p.add_argument("--idempotency-key", default=None, help="default: a new UUID")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib.util
+import io
 import json
 import re
 import secrets
@@ -26,6 +27,7 @@ from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from standardwebhooks.webhooks import Webhook
 
 from services.billing.main import create_app as create_billing
@@ -41,6 +43,7 @@ from services.tickets.main import create_app as create_tickets
 from services.tickets.models import metadata as tickets_metadata
 from services.tickets.settings import TicketsSettings
 from shared.devkeys import DEV_KID, mint_token
+from shared.nip import normalize_nip
 from shared.settings import EventSink, WebhookTarget
 from tests.served import Served, free_port
 
@@ -192,7 +195,7 @@ async def test_checkout_addon_is_retry_safe_and_reaches_active_with_a_paid_first
             body = checkout.purchase_body(
                 customer_id="cust-ex-1", plan_id="o365-standard", mode="addon", licence_product="office365",
                 licence_reference="ex1.onmicrosoft.com", term_months=12, payment_method="card",
-                billing=checkout.Billing("Contoso sp. z o.o.", "5260250274", "ul. Prosta 1, 00-001 Warszawa",
+                billing=checkout.Billing("Contoso sp. z o.o.", "1234563218", "ul. Prosta 1, 00-001 Warszawa",
                                          "faktury@contoso.pl", CARD_OK))
             said: list[str] = []
             return checkout.checkout(ent, bill, body, timeout=30, poll_interval=0.05, say=said.append), said
@@ -223,6 +226,19 @@ async def test_checkout_standalone_explains_an_unknown_licence_then_buys_for_a_r
     out = capsys.readouterr().out
     assert "licence lic_" in out and "replayed: True" in out and " is active since " in out
     assert re.search(r"invoice FV/\d{4}/\d{2}/\d{6} \(first, paid\)", out), out
+
+    # the demo buyer (the example's default NIP) is not the seller: the invoice names two companies
+    demo_nip = checkout._parser().parse_args(args[6:]).nip
+    async with httpx.AsyncClient(base_url=platform.billing, timeout=30,
+                                 headers={"authorization": f"Bearer {platform.token('admin')}"}) as bill:
+        invoices = (await bill.get("/v1/invoices", params={"customer_id": "cust-ex-2"})).json()["items"]
+        assert len(invoices) == 1
+        buyer, seller = invoices[0]["buyer"]["nip"], invoices[0]["seller"]["nip"]
+        assert normalize_nip(buyer) == demo_nip and normalize_nip(seller) == seller
+        assert buyer != seller
+        pdf = PdfReader(io.BytesIO((await bill.get(f"/v1/invoices/{invoices[0]['id']}/pdf")).content))
+        printed = " ".join(page.extract_text() for page in pdf.pages)
+        assert f"NIP: {seller}" in printed and f"NIP: {buyer}" in printed
 
 
 # ---- examples/crm_sync.py --------------------------------------------------------------------------
@@ -300,7 +316,7 @@ async def test_crm_registers_webhook_endpoints_on_every_service_and_receives_the
                 body = checkout.purchase_body(
                     customer_id="cust-ex-4", plan_id="o365-standard", mode="addon", licence_product="office365",
                     licence_reference="ex4.onmicrosoft.com", term_months=1, payment_method="card",
-                    billing=checkout.Billing("Fabrikam S.A.", "5260250274", "ul. Długa 5, 00-002 Warszawa",
+                    billing=checkout.Billing("Fabrikam S.A.", "7251801126", "ul. Długa 5, 00-002 Warszawa",
                                              "faktury@fabrikam.pl", CARD_OK))
                 contract = checkout.checkout(ent, bill, body, timeout=30, poll_interval=0.05,
                                              say=lambda _: None).contract
@@ -377,6 +393,26 @@ def _matches(written: str, template: str) -> bool:
     `/v1/contracts/{contract_id}/activate` (parameter names may differ)."""
     a, b = written.strip("/").split("/"), template.strip("/").split("/")
     return len(a) == len(b) and all(x == y or y.startswith("{") for x, y in zip(a, b))
+
+
+def test_the_example_buyers_are_valid_and_not_the_seller():
+    """Every NIP that the README, the guides, the examples and the OpenAPI example give a buyer is a
+    valid NIP other than the seller's: copied into a real checkout it is not an invoice to oneself."""
+    seller = BillingSettings().seller_nip
+    assert EntitlementsSettings().seller_nip == seller  # the two services' defaults name one seller
+    found: dict[str, list[str]] = {}
+    sources = [REPO / "README.md", *GUIDES, *sorted((REPO / "examples").glob("*.py")),
+               REPO / "openapi" / "entitlements.json"]
+    for path in sources:
+        text = path.read_text()
+        nips = re.findall(r'"nip":\s*"([^"]+)"', text) + re.findall(r'"--nip",\s*default="([^"]+)"', text)
+        if nips:
+            found[path.relative_to(REPO).as_posix()] = nips
+    assert {"README.md", "docs/guides/shop-checkout.md", "examples/checkout.py",
+            "openapi/entitlements.json"} <= set(found), found
+    for where, nips in found.items():
+        for nip in nips:
+            assert normalize_nip(nip) != seller, f"{where}: the buyer's NIP {nip} is the seller's"
 
 
 def test_the_guides_exist_and_each_has_a_sequence_diagram():

@@ -5,6 +5,10 @@ service builds it from its tables; renderers never compute money, they only prin
 Amounts are exact `Decimal` złoty with two places (R-B9); for a correcting invoice (credit
 note) the lines and totals are the *differences* (negative for a refund), and `corrected` names
 the original (R-B10).
+
+The invoice never changes once issued; what has been paid against it does. `amount_paid` and
+`paid_on` say where the payment stands when the document is made, so that a paid invoice's PDF
+does not ask for the money again. The KSeF XML is the invoice as issued and ignores them.
 """
 
 from __future__ import annotations
@@ -77,3 +81,5 @@ class InvoiceDocument:
     currency: str = "PLN"
     corrected: CorrectedInvoice | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    amount_paid: Decimal = Decimal("0.00")  # received so far (invoices only; ≥ 0)
+    paid_on: date | None = None  # the day (Warsaw) of the latest payment: the full one, once paid

@@ -6,9 +6,12 @@ place of issue, the date of supply and the period, seller and buyer with NIP, on
 (Lp., Nazwa, Ilość, J.m., Cena jedn. netto, Wartość netto, Stawka VAT, Kwota VAT, Wartość brutto),
 the totals per VAT rate (R-B12), the gross total ("Do zapłaty"), the payment method, the due date,
 the seller's bank account and the notes. Labels are Polish, with English in small grey type.
+Once something is paid it says so: a paid invoice "Zapłacono dnia 2026-11-03: 40,59 PLN" and
+"Do zapłaty: 0,00 PLN", a partly paid one what was paid and "Pozostało do zapłaty"; a credit note
+"Do zwrotu". That is the payment state when the PDF is made; the invoice itself never changes.
 
-It never computes money: every amount is printed as the document holds it, in Polish style,
-"1 234,56" with a no-break space (U+00A0) between thousands. An amount with more than two decimal
+It computes no money except what is left to pay (gross minus paid); every amount is printed
+exactly, in Polish style, "1 234,56" with a no-break space (U+00A0) between thousands. An amount with more than two decimal
 places is refused rather than rounded (R-B9); a unit price may have more and keeps all of them.
 For a correction the lines and totals are already the differences (negative for a refund).
 
@@ -262,7 +265,8 @@ def _fitting(pdf: FPDF, text: str, width: float, size: float) -> FontFace | None
 
 
 def _totals(pdf: _InvoicePdf, doc: InvoiceDocument) -> None:
-    height = 6 * (len(doc.totals) + 2) + 22  # the per-rate table, its total and "Do zapłaty"
+    settlement = _settlement(doc)
+    height = 6 * (len(doc.totals) + 2) + 12 + 10 * len(settlement)  # the per-rate table, its total, "Do zapłaty"
     if pdf.will_page_break(height):
         pdf.add_page()
     widths = (26, 28, 26, 30)
@@ -283,15 +287,37 @@ def _totals(pdf: _InvoicePdf, doc: InvoiceDocument) -> None:
             total.cell(text, style=bold)
     pdf.ln(4)
 
-    refund = doc.gross_total < 0
-    due = amount(-doc.gross_total if refund else doc.gross_total)
-    polish, english = ("Do zwrotu", "Amount to refund") if refund else ("Do zapłaty", "Amount due")
-    pdf.text_style(16, bold=True)
-    pdf.cell(0, 9, f"{polish}: {due} {doc.currency}", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.text_style(7, grey=True)
-    pdf.cell(0, 3, english, align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
+    for polish, english, size in settlement:
+        pdf.text_style(size, bold=True)
+        pdf.cell(0, size * 0.55, polish, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.text_style(7, grey=True)
+        pdf.cell(0, 3, english, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+    pdf.ln(2)
     _rule(pdf)
+
+
+def _settlement(doc: InvoiceDocument) -> list[tuple[str, str, float]]:
+    """The lines under the totals, each (Polish, English, size): what is due, or for a credit note
+    what is refunded; once something is paid, what was paid and when, and what is left."""
+    cur = doc.currency
+    if doc.gross_total < 0:  # a credit note: the refund
+        return [(f"Do zwrotu: {amount(-doc.gross_total)} {cur}", "Amount to refund", 16)]
+    paid = doc.amount_paid
+    if paid <= 0:
+        return [(f"Do zapłaty: {amount(doc.gross_total)} {cur}", "Amount due", 16)]
+    left = doc.gross_total - paid
+    on = _day(doc.paid_on) if doc.paid_on else None
+    if left <= 0:
+        rows = [(f"Zapłacono{f' dnia {on}' if on else ''}: {amount(paid)} {cur}",
+                 f"Paid{f' on {on}' if on else ''}", 12),
+                (f"Do zapłaty: {amount(Decimal('0.00'))} {cur}", "Amount due: nothing, the invoice is paid", 16)]
+        if left < 0:
+            rows.insert(1, (f"Nadpłata: {amount(-left)} {cur}", "Overpaid", 10))
+        return rows
+    return [(f"Zapłacono częściowo{f' (ostatnia wpłata {on})' if on else ''}: {amount(paid)} {cur}",
+             f"Paid in part{f' (last payment on {on})' if on else ''}", 12),
+            (f"Pozostało do zapłaty: {amount(left)} {cur}", "Amount left to pay", 16)]
 
 
 def _payment(pdf: _InvoicePdf, doc: InvoiceDocument) -> None:

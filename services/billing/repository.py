@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing.models import (
-    BillingAccount, Charge, Invoice, InvoiceCounter, InvoiceLine, PendingUsage, PlanPrice, ReceivedProviderEvent,
+    BillingAccount, Charge, Invoice, InvoiceCounter, InvoiceLine, Payment, PendingUsage, PlanPrice,
+    ReceivedProviderEvent,
 )
 
 
@@ -83,6 +84,13 @@ async def credited_total(session: AsyncSession, invoice_id: str) -> Decimal:
     """The gross already credited against an invoice by its credit notes (≥ 0)."""
     notes = (await session.execute(select(Invoice.gross_total).where(Invoice.corrects_id == invoice_id))).scalars()
     return -sum(notes, Decimal("0.00"))
+
+
+async def last_payment_at(session: AsyncSession, invoice_id: str) -> datetime | None:
+    """When the latest payment against an invoice was received (None: nothing yet)."""
+    stmt = select(Payment.received_at).where(Payment.invoice_id == invoice_id).order_by(
+        Payment.received_at.desc()).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def invoices(session: AsyncSession, *, customer_id: str | None, contract_id: str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.seller import DEMO_SELLER_NIP
 from shared.settings import ServiceSettings
 
 
@@ -17,7 +18,7 @@ class BillingSettings(ServiceSettings):
 
     # ---- the seller on every invoice (R-B10) ---------------------------------------------------
     seller_name: str = "Wsparcie IT Sp. z o.o."
-    seller_nip: str = "5260250274"
+    seller_nip: str = DEMO_SELLER_NIP  # entitlements has it too (ENTITLEMENTS_SELLER_NIP): set both
     seller_street: str = "ul. Prosta 20"
     seller_postal_code: str = "00-850"
     seller_city: str = "Warszawa"

@@ -140,3 +140,8 @@ class InvalidNip(Unprocessable):
     """Raised by request validation (schemas.py: the NIP checksum), reported as the 422's code."""
     code = register_validation_code("invalid_nip")
     message = "The NIP (Polish tax id) is malformed or its checksum is wrong."
+
+
+class BuyerIsSeller(Unprocessable):
+    code = "buyer_is_seller"
+    message = "The buyer's NIP is the seller's own: a VAT invoice cannot be issued to the seller itself."

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.nip import normalize_nip
+from shared.seller import DEMO_SELLER_NIP
 from shared.settings import ServiceSettings
 
 
@@ -26,3 +29,11 @@ class EntitlementsSettings(ServiceSettings):
     seller_representative_name: str = "Support Desk"
     seller_representative_email: str = "support@example.com"
     seller_representative_phone: str | None = None
+    # The seller's own NIP, the one billing invoices as (BILLING_SELLER_NIP: set both to the same):
+    # a purchase or transfer naming it as the buyer's is refused (422 `buyer_is_seller`).
+    seller_nip: str = DEMO_SELLER_NIP
+
+    @field_validator("seller_nip")
+    @classmethod
+    def _valid_nip(cls, value: str) -> str:
+        return normalize_nip(value)  # a mistyped NIP stops the service at start, not a purchase later

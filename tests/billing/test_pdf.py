@@ -143,3 +143,20 @@ def test_amounts_print_polish_style_and_never_round_R_B9() -> None:
     assert quantity(D("1.50")) == "1,5"
     assert quantity(D("1200")) == f"1{NBSP}200"
     assert quantity(D("-10")) == "-10"
+
+
+def test_pdf_says_where_the_payment_stands_R_B10() -> None:
+    due, _ = text_of(render_pdf(invoice()))
+    assert "Do zapłaty: 40,59 PLN" in due and "Zapłacono" not in due
+
+    paid, _ = text_of(render_pdf(invoice(amount_paid=D("40.59"), paid_on=date(2026, 11, 24))))
+    assert "Zapłacono dnia 2026-11-24: 40,59 PLN" in paid and "Do zapłaty: 0,00 PLN" in paid
+    assert "Do zapłaty: 40,59" not in paid and "Nadpłata" not in paid
+
+    part, _ = text_of(render_pdf(invoice(amount_paid=D("20.00"), paid_on=date(2026, 11, 24))))
+    assert "Zapłacono częściowo (ostatnia wpłata 2026-11-24): 20,00 PLN" in part
+    assert "Pozostało do zapłaty: 20,59 PLN" in part
+
+    over, _ = text_of(render_pdf(invoice(amount_paid=D("50.00"), paid_on=date(2026, 11, 24))))
+    assert "Zapłacono dnia 2026-11-24: 50,00 PLN" in over and "Nadpłata: 9,41 PLN" in over
+    assert "Do zapłaty: 0,00 PLN" in over

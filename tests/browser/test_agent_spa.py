@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from shared.devkeys import DEV_KID, mint_token
 from tests.browser.conftest import Desk, screenshot
 
 pytestmark = pytest.mark.timeout(180)
@@ -252,6 +253,7 @@ async def test_the_sla_report_is_a_chart_for_supervisors(desk: Desk, page: Any, 
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.locator(".signin .form-error")).to_contain_text(refused["detail"])
     await expect(page.locator("#nav")).to_be_hidden()
+    await expect(page.locator("#who")).to_have_text("Not signed in", use_inner_text=True)
     await sign_in(page, desk, "supervisor", "sup-ewa")
     await page.get_by_role("link", name="SLA report").click()
     chart = page.locator("svg#sla-chart")
@@ -271,6 +273,47 @@ async def test_the_sla_report_is_a_chart_for_supervisors(desk: Desk, page: Any, 
     await expect(page.locator("#report-table tbody tr")).to_have_count(2)
     await every_control_is_labelled(page)
     await screenshot(page, f"report-{backend}")
+    only_own_origin(page, desk)
+
+
+async def test_a_refused_sign_in_leaves_the_top_bar_signed_out(desk: Desk, page: Any, backend: str):
+    who, sign_out = page.locator("#who"), page.get_by_role("button", name="Sign out")
+    await page.goto(f"{desk.url}/agent/")
+    await expect(page.get_by_label("Access token (JWT)")).to_be_visible()
+    await expect(who).to_have_text("Not signed in", use_inner_text=True)
+    await expect(sign_out).to_be_hidden()
+    await expect(page.locator("#nav")).to_be_hidden()
+
+    # a token that looks right (it names agent-eve) but that the API does not accept: another audience
+    foreign = mint_token(desk.pem, kid=DEV_KID, issuer=desk.settings.jwt_issuer, audience="another-platform",
+                         subject="agent-eve", role="agent")
+    async with httpx.AsyncClient(base_url=desk.url) as anonymous:
+        refused = (await anonymous.get("/v1/tickets", headers={"authorization": f"Bearer {foreign}"})).json()
+    await page.get_by_label("Access token (JWT)").fill(foreign)
+    await page.get_by_role("button", name="Sign in").click()
+    error = page.locator(".signin .form-error")
+    await expect(error).to_contain_text(refused["detail"])
+    await expect(error).to_contain_text(f"({refused['error']}, HTTP 401)")  # the code, as other refusals show it
+    await expect(who).to_have_text("Not signed in", use_inner_text=True)
+    await expect(who).not_to_contain_text("Signed in as", use_inner_text=True)
+    await expect(sign_out).to_be_hidden()
+    await expect(page.locator("#nav")).to_be_hidden()
+    assert await page.evaluate("sessionStorage.getItem('agent.token')") is None
+
+    # the same token kept from an earlier visit: checked with the API before the desk shows anything
+    await page.evaluate(f"sessionStorage.setItem('agent.token', {foreign!r})")
+    await page.reload()
+    notice = page.locator(".signin .error-panel")
+    await expect(notice).to_contain_text("Your sign-in was refused")
+    await expect(notice).to_contain_text(f"({refused['error']}, HTTP 401)")
+    await expect(who).to_have_text("Not signed in", use_inner_text=True)
+    await expect(page.locator("#who-name")).to_have_text("")
+    await expect(page.locator("#nav")).to_be_hidden()
+    await screenshot(page, f"signin-refused-{backend}")
+
+    await sign_in(page, desk)  # and a good one afterwards
+    await expect(who).to_contain_text("Signed in as agent-ola (agent)", use_inner_text=True)
+    await expect(sign_out).to_be_visible()
     only_own_origin(page, desk)
 
 

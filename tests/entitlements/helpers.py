@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-VALID_NIP = "5260250274"
+VALID_NIP = "1234563218"  # the demo buyer (Contoso); not the seller's NIP (services/billing/settings.py)
 
 
 def purchase_body(customer_id: str = "cust-1", plan_id: str = "o365-standard", mode: str = "addon",

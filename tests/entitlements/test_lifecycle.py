@@ -134,9 +134,14 @@ async def test_transfer_only_with_recorded_consent_R_E8(shop, service, api):
     refused = await service.post(f"/v1/contracts/{cid}/transfer", json={"to_customer_id": "new-owner"})
     assert (refused.status_code, refused.json()["error"]) == (422, "consent_required")
     assert (await shop.get(f"/v1/contracts/{cid}")).json()["customer_id"] == "old-owner"
-    moved = await service.post(f"/v1/contracts/{cid}/transfer", json={
-        "to_customer_id": "new-owner",
-        "consent": {"reference": "ZGODA/2026/17", "granted_by": "Jan Kowalski", "granted_on": "2026-11-20"}})
+    consent = {"reference": "ZGODA/2026/17", "granted_by": "Jan Kowalski", "granted_on": "2026-11-20"}
+    to_the_seller = await service.post(f"/v1/contracts/{cid}/transfer", json={
+        "to_customer_id": "new-owner", "consent": consent, "billing": {
+            "name": "Nowy Właściciel sp. z o.o.", "nip": api.settings.seller_nip, "address": "ul. Nowa 1, 00-001 Warszawa",
+            "email": "faktury@nowy.pl"}})
+    assert (to_the_seller.status_code, to_the_seller.json()["error"]) == (422, "buyer_is_seller")
+    assert (await shop.get(f"/v1/contracts/{cid}")).json()["customer_id"] == "old-owner"
+    moved = await service.post(f"/v1/contracts/{cid}/transfer", json={"to_customer_id": "new-owner", "consent": consent})
     assert moved.status_code == 200, moved.text
     assert moved.json()["customer_id"] == "new-owner"
     history = (await shop.get(f"/v1/contracts/{cid}/history")).json()

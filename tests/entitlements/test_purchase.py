@@ -70,6 +70,21 @@ async def test_invalid_nip_is_422_invalid_nip(shop):
     assert "billing.nip" in response.json()["detail"]
 
 
+async def test_the_seller_cannot_be_the_buyer_422_buyer_is_seller(shop, settings):
+    body = purchase_body(customer_id="cust-self", reference="tenant-self")
+    seller = settings.seller_nip
+    body["billing"]["nip"] = f"PL {seller[:3]}-{seller[3:6]}-{seller[6:8]}-{seller[8:]}"  # written any valid way
+    response = await shop.post("/v1/purchases", json=body, headers={"Idempotency-Key": "k-self"})
+    assert (response.status_code, response.json()["error"]) == (422, "buyer_is_seller")
+    assert seller in response.json()["detail"]
+    assert (await shop.get("/v1/contracts", params={"customer_id": "cust-self"})).json()["items"] == []
+    assert (await shop.get("/v1/customers/cust-self/licences")).json() == []  # nothing registered either
+    body["billing"]["nip"] = "1234563218"  # the customer's own NIP: bought, under a fresh key
+    fixed = await shop.post("/v1/purchases", json=body, headers={"Idempotency-Key": "k-self-fixed"})
+    assert fixed.status_code == 201, fixed.text
+    assert fixed.json()["billing"]["nip"] == "1234563218"
+
+
 async def test_free_plan_cannot_be_bought(shop):
     response = await buy(shop, plan_id="o365-free")
     assert (response.status_code, response.json()["error"]) == (422, "plan_not_purchasable")

@@ -49,7 +49,8 @@ async def get_invoice(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_R
 async def _document(uow, invoice_id: str, principal):  # type: ignore[no-untyped-def]
     invoice = await visible_invoice(uow, invoice_id, principal)
     original = await repo.invoice(uow.session, invoice.corrects_id) if invoice.corrects_id else None
-    return invoice, document_of(invoice, await repo.lines(uow.session, invoice.id), original)
+    return invoice, document_of(invoice, await repo.lines(uow.session, invoice.id), original,
+                                await repo.last_payment_at(uow.session, invoice.id))
 
 
 def _filename(number: str, ext: str) -> str:

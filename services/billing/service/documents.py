@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Sequence
 
 from services.billing.document import CorrectedInvoice, DocumentLine, InvoiceDocument, Party, RateTotal
 from services.billing.models import Invoice, InvoiceLine
+from shared.clock import local_date
 
 
 def _party(data: dict[str, Any]) -> Party:
@@ -14,7 +16,12 @@ def _party(data: dict[str, Any]) -> Party:
         "postal_code") or "", city=data.get("city") or "", email=data.get("email"))
 
 
-def document_of(invoice: Invoice, lines: Sequence[InvoiceLine], original: Invoice | None = None) -> InvoiceDocument:
+def document_of(invoice: Invoice, lines: Sequence[InvoiceLine], original: Invoice | None = None,
+                last_payment_at: datetime | None = None) -> InvoiceDocument:
+    """`last_payment_at`: when the latest payment against the invoice arrived (its PDF says what
+    has been paid, and when; a credit note is never paid against)."""
+    paid = invoice.amount_paid if invoice.kind == "invoice" else Decimal("0.00")
+    paid_at = (invoice.paid_at or last_payment_at) if paid > 0 else None
     corrected = None
     if original is not None:
         corrected = CorrectedInvoice(number=original.number, issue_date=original.issue_date,
@@ -31,4 +38,5 @@ def document_of(invoice: Invoice, lines: Sequence[InvoiceLine], original: Invoic
                                gross=Decimal(r["gross"])) for r in invoice.per_rate),
         net_total=invoice.net_total, vat_total=invoice.vat_total, gross_total=invoice.gross_total,
         payment_due=invoice.due_date, payment_method=invoice.payment_method,  # type: ignore[arg-type]
-        seller_bank_account=invoice.seller.get("bank_account"), corrected=corrected)
+        seller_bank_account=invoice.seller.get("bank_account"), corrected=corrected,
+        amount_paid=paid, paid_on=local_date(paid_at) if paid_at else None)

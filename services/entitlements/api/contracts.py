@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from services.entitlements import repository as repo
 from services.entitlements.api.deps import Contracts, contract_out, scoped, visible_contract
 from services.entitlements.errors import (
-    ConsentRequired, ContractExists, ContractNotFound, InvalidNip, InvalidTransition, LicenceHasOtherContracts,
+    BuyerIsSeller, ConsentRequired, ContractExists, ContractNotFound, InvalidNip, InvalidTransition,
+    LicenceHasOtherContracts,
     LicenceNotFound, LicenceOwnedElsewhere, LicenceProductMismatch, PlanNotFound, PlanNotPurchasable,
     TermNotOffered, TerminationNotAllowed,
 )
@@ -29,7 +30,7 @@ _PURCHASE_EXAMPLE = {
     "customer_id": "cust-1001", "plan_id": "o365-standard", "mode": "addon",
     "licence": {"product": "office365", "reference": "tenant-contoso.onmicrosoft.com"}, "term_months": 12,
     "payment_method": "card",
-    "billing": {"name": "Contoso sp. z o.o.", "nip": "5260250274", "address": "ul. Prosta 1, 00-001 Warszawa",
+    "billing": {"name": "Contoso sp. z o.o.", "nip": "1234563218", "address": "ul. Prosta 1, 00-001 Warszawa",
                 "email": "faktury@contoso.pl"},
 }
 
@@ -41,7 +42,7 @@ _PURCHASE_EXAMPLE = {
                          "Requires `Idempotency-Key`: a retry with the same key and body replays the first response.",
              responses=error_responses(Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, LicenceNotFound,
                                        LicenceProductMismatch, PlanNotPurchasable, TermNotOffered, PlanNotFound,
-                                       ContractExists, LicenceOwnedElsewhere, InvalidNip),
+                                       ContractExists, LicenceOwnedElsewhere, InvalidNip, BuyerIsSeller),
              openapi_extra={"requestBody": {"content": {"application/json": {"example": _PURCHASE_EXAMPLE}}}})
 async def purchase(body: PurchaseIn, contracts: Contracts, idem: IdempotencyRequired,
                    principal: scoped(CONTRACTS_WRITE)):
@@ -127,7 +128,7 @@ async def expire_run(body: AsOfIn, contracts: Contracts, principal: scoped(CONTR
 @router.post("/contracts/{contract_id}/transfer", operation_id="transferContract", response_model=ContractOut,
              summary="Transfer a contract to another customer with recorded consent (R-E8)",
              responses=error_responses(Forbidden, ContractNotFound, InvalidTransition, ConsentRequired,
-                                       LicenceHasOtherContracts, Unprocessable, InvalidNip))
+                                       LicenceHasOtherContracts, BuyerIsSeller, Unprocessable, InvalidNip))
 async def transfer(contract_id: str, body: TransferIn, contracts: Contracts,
                    principal: scoped(CONTRACTS_MANAGE)) -> ContractOut:
     return await _respond(contracts, await contracts.transfer(contract_id, body, principal.sub))

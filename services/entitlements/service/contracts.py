@@ -13,12 +13,14 @@ from sqlalchemy.exc import IntegrityError
 
 from services.entitlements import repository as repo
 from services.entitlements.errors import (
-    ConsentRequired, ContractExists, ContractNotFound, DateOutsideTerm, InvalidTransition, LicenceHasOtherContracts,
-    LicenceNotFound, LicenceOwnedElsewhere, LicenceProductMismatch, PlanNotPurchasable, TermNotOffered,
-    TerminationNotAllowed,
+    BuyerIsSeller, ConsentRequired, ContractExists, ContractNotFound, DateOutsideTerm, InvalidTransition,
+    LicenceHasOtherContracts, LicenceNotFound, LicenceOwnedElsewhere, LicenceProductMismatch, PlanNotPurchasable,
+    TermNotOffered, TerminationNotAllowed,
 )
 from services.entitlements.models import Contract, ContractHistory, DataDisposition, Licence, PlanVersion
-from services.entitlements.schemas import LicenceIn, PurchaseIn, RepresentativesIn, TerminateIn, TransferIn
+from services.entitlements.schemas import (
+    BillingDetails, LicenceIn, PurchaseIn, RepresentativesIn, TerminateIn, TransferIn,
+)
 from services.entitlements.service.catalogue import CatalogueService
 from services.entitlements.service.terms import ACTIVE, PENDING, SUSPENDED, TRANSITIONS, add_months, term_end
 from services.entitlements.settings import EntitlementsSettings
@@ -89,6 +91,7 @@ class ContractService:
     # ---- purchase ----------------------------------------------------------------------------
 
     async def purchase(self, data: PurchaseIn, actor: str) -> tuple[Contract, Licence]:
+        self._refuse_the_seller_as_buyer(data.billing)
         catalogue = CatalogueService(self.uow)
         plan = await catalogue.plan(data.plan_id)
         product = await catalogue.product(plan.product_id)
@@ -137,6 +140,13 @@ class ContractService:
         self.uow.events.emit("contract.created", contract_event_data(contract, licence, plan, created_by=actor),
                              subject=contract.id)
         return contract, licence
+
+    def _refuse_the_seller_as_buyer(self, billing: BillingDetails | None) -> None:
+        """The buyer named for the invoices (R-B10) cannot be the seller itself: an invoice from a
+        company to itself is no sale, so the NIP is a mistake (often the seller's own, copied)."""
+        if billing is not None and billing.nip == self.settings.seller_nip:
+            raise BuyerIsSeller(f"the buyer's NIP {billing.nip} is the seller's own NIP; the invoices must name the "
+                                "customer's NIP")
 
     def _seller_representative(self) -> dict[str, Any]:
         s = self.settings
@@ -274,6 +284,7 @@ class ContractService:
         """R-E8: a contract's customer changes only with the seller's recorded written consent."""
         if data.consent is None:
             raise ConsentRequired()
+        self._refuse_the_seller_as_buyer(data.billing)
         contract = await self.get(contract_id, for_update=True)
         if contract.status not in (PENDING, ACTIVE, SUSPENDED):
             raise InvalidTransition(f"cannot transfer contract {contract.id}: it is {contract.status}")

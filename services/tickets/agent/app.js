@@ -7,7 +7,8 @@ import { Api, Connection } from "./api.js";
 import { beginOidc, claims, completeOidc, currentToken, setToken, signOut } from "./auth.js";
 import { syncClock } from "./clock.js";
 import { tick } from "./sla.js";
-import { actionForm, errorPanel, setBanner, toast } from "./ui.js";
+import { actionForm, errorPanel, errorText, setBanner, toast } from "./ui.js";
+import { markCurrent, setMenuOpen, wireNav } from "./nav.js";
 import { renderQueue } from "./queue.js";
 import { renderTicket } from "./ticket.js";
 import { renderCallbacks } from "./callbacks.js";
@@ -29,7 +30,7 @@ const ctx = {
   api: null,
 };
 ctx.api = new Api(apiBase.href, currentToken, ctx.connection, (error) => {
-  if (ctx.signedIn) signedOut(`Your sign-in is no longer accepted: ${error.message}`);
+  if (ctx.signedIn) signedOut(`Your sign-in is no longer accepted: ${errorText(error)}`);
 });
 
 let cleanup = null;
@@ -53,10 +54,7 @@ async function route() {
     return undefined;
   }
   const [match, render, nav] = found;
-  for (const link of document.querySelectorAll("#nav a")) {
-    if (link.getAttribute("href") === nav) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
-  }
+  markCurrent(nav);
   if (cleanup) cleanup();
   cleanup = null;
   const mine = ++rendering;
@@ -74,14 +72,23 @@ async function route() {
   return undefined;
 }
 
+/** The top bar: the navigation and "Signed in as …" only once the API has accepted the token;
+ * otherwise "Not signed in" (never "Signed in as" with no one named). */
 function showChrome(signedIn) {
   ctx.signedIn = signedIn;
   document.getElementById("nav").hidden = !signedIn;
-  document.getElementById("who").hidden = !signedIn;
+  setMenuOpen(false);
+  document.getElementById("who-in").hidden = !signedIn;
+  document.getElementById("sign-out").hidden = !signedIn;
+  document.getElementById("who-out").hidden = signedIn;
+  const name = document.getElementById("who-name");
   if (signedIn) {
     const c = claims();
     ctx.me = { sub: c.sub || "me", roles: c.roles || [], scope: c.scope || "" };
-    document.getElementById("who-name").textContent = `${ctx.me.sub}${ctx.me.roles.length ? ` (${ctx.me.roles.join(", ")})` : ""}`;
+    name.textContent = `${ctx.me.sub}${ctx.me.roles.length ? ` (${ctx.me.roles.join(", ")})` : ""}`;
+  } else {
+    ctx.me = {};
+    name.textContent = "";
   }
 }
 
@@ -111,18 +118,24 @@ function showSignIn(message, kind = "error") {
         "It is kept in this tab only."),
       h("button", { type: "submit" }, "Sign in")), async (data) => {
       setToken(String(data.get("token")));
-      try {
-        await ctx.api.get("/v1/tickets", { limit: 1 }); // the API decides whether the token is good
-      } catch (error) {
-        signOut();
-        throw error;
-      }
+      await verifyToken(); // a refusal shows in this form, with the API's message and code
       await enter();
     });
   }
   main.append(h("section", { class: "view signin", "aria-labelledby": "signin-h" },
     h("h1", { id: "signin-h", tabindex: "-1" }, "Sign in to the support desk"), notice, form));
   (main.querySelector("textarea") || main.querySelector("button")).focus();
+}
+
+/** The API decides whether the token is good (the browser cannot verify it); a refusal signs
+ * out and is thrown as the API's error. */
+async function verifyToken() {
+  try {
+    await ctx.api.get("/v1/tickets", { limit: 1 });
+  } catch (error) {
+    signOut();
+    throw error;
+  }
 }
 
 async function enter() {
@@ -154,10 +167,17 @@ async function boot() {
     showSignIn();
     return;
   }
+  try {
+    await verifyToken(); // a token kept from before, or the one the identity provider just issued
+  } catch (error) {
+    showSignIn(`Your sign-in was refused: ${errorText(error)}`);
+    return;
+  }
   await enter();
 }
 
 // ---- wiring ----------------------------------------------------------------------------------
+wireNav();
 window.addEventListener("hashchange", () => route());
 document.getElementById("sign-out").addEventListener("click", () => {
   signedOut("You have signed out.", "info");

@@ -1,5 +1,9 @@
 // The queue: in the API's order (priority first, then time to breach; R-S3), with live countdowns.
-// Every row's subject is a link: Tab reaches it, Enter opens the ticket.
+// Every row's subject is a link: Tab reaches it, Enter opens the ticket. Wider than its box (a
+// narrow window), the table scrolls sideways inside a labelled, focusable region (arrow keys
+// scroll it); at 800 px and below each ticket is stacked as a card, every value under its
+// column's name (data-label; styles.css). The explicit table roles keep the table a table for
+// screen readers when CSS stacks it (display: block drops the native semantics in some browsers).
 
 import { h, field, clear } from "./dom.js";
 import { fmtDateTime, fmtTime, serverNow } from "./clock.js";
@@ -12,6 +16,8 @@ const FILTERS = {
   resolved: { label: "Resolved", status: ["resolved"] },
   all: { label: "All", status: ["new", "open", "awaiting_customer", "resolved", "closed"] },
 };
+
+const COLUMNS = ["Priority", "Ticket", "Customer", "Plan", "Status", "Assignee", "Reaction SLA", "Due (Warsaw)"];
 
 const STATUS = { new: "New", open: "Open", awaiting_customer: "Waiting for customer", resolved: "Resolved",
   closed: "Closed" };
@@ -29,15 +35,15 @@ export async function renderQueue(ctx, main) {
     field("Show", select), field("Only tickets assigned to me", mine),
     h("button", { type: "submit" }, "Apply"));
   const meta = h("p", { class: "meta", role: "status" });
-  const body = h("tbody");
-  const table = h("table", { class: "queue", id: "queue-table" },
+  const body = h("tbody", { role: "rowgroup" });
+  const table = h("table", { class: "queue", id: "queue-table", role: "table" },
     h("caption", { class: "sr-only" }, "Tickets in queue order: priority first, then time to breach"),
-    h("thead", {}, h("tr", {},
-      ["Priority", "Ticket", "Customer", "Plan", "Status", "Assignee", "Reaction SLA", "Due (Warsaw)"].map(
-        (label) => h("th", { scope: "col" }, label)))),
+    h("thead", { role: "rowgroup" }, h("tr", { role: "row" },
+      COLUMNS.map((label) => h("th", { scope: "col", role: "columnheader" }, label)))),
     body);
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
-  const area = h("div", { class: "table-wrap" }, table);
+  const area = h("div", { class: "table-wrap", id: "queue-scroll", role: "region", tabindex: "0",
+    "aria-label": "Tickets in the queue" }, table);
   clear(main);
   main.append(h("section", { "aria-labelledby": "queue-h", class: "view" },
     h("div", { class: "view-head" }, h("h1", { id: "queue-h", tabindex: "-1" }, "Queue"), filters), meta, area, more));
@@ -94,19 +100,22 @@ export async function renderQueue(ctx, main) {
 
 function row(ticket) {
   const high = ticket.priority > 0;
-  return h("tr", { "data-ticket-id": ticket.id, class: high ? "prio-high" : "" },
-    h("td", {}, high ? badge("High", "badge-high") : badge("Normal", "badge-normal")),
-    h("td", { class: "subject" },
-      h("a", { href: `#/tickets/${encodeURIComponent(ticket.id)}`, class: "row-link" }, ticket.subject),
+  const cells = [
+    high ? badge("High", "badge-high") : badge("Normal", "badge-normal"),
+    h("div", {}, h("a", { href: `#/tickets/${encodeURIComponent(ticket.id)}`, class: "row-link" }, ticket.subject),
       h("div", { class: "sub" }, ticket.id, " · ", ticket.category,
         ticket.out_of_scope ? [" · ", badge("Out of scope", "badge-warn")] : null)),
-    h("td", {}, ticket.customer_id),
-    h("td", {}, ticket.plan?.plan_name || ticket.plan?.plan_id || "—"),
-    h("td", {}, statusLabel(ticket.status)),
-    h("td", {}, ticket.assignee || h("span", { class: "muted" }, "Unassigned")),
-    h("td", {}, slaBadge(ticket.sla)),
-    h("td", { class: "nowrap" }, ticket.sla?.state === "paused"
+    ticket.customer_id,
+    ticket.plan?.plan_name || ticket.plan?.plan_id || "—",
+    statusLabel(ticket.status),
+    ticket.assignee || h("span", { class: "muted" }, "Unassigned"),
+    slaBadge(ticket.sla),
+    ticket.sla?.state === "paused"
       ? h("span", { class: "muted", title: "The deadline moves by the time spent waiting for the customer" },
         "moves on resume")
-      : fmtDateTime(ticket.sla?.reaction_due_at)));
+      : fmtDateTime(ticket.sla?.reaction_due_at),
+  ];
+  const cls = { 1: "subject", 7: "nowrap" };
+  return h("tr", { "data-ticket-id": ticket.id, class: high ? "prio-high" : "", role: "row" },
+  cells.map((content, i) => h("td", { class: cls[i], role: "cell", "data-label": COLUMNS[i] }, content)));
 }
