@@ -14,7 +14,8 @@ from rich.console import Console
 from services import registry
 from services.cli.billing import billing_app
 from services.cli.devenv import (
-    PREPARED_DATA_DIR_HELP, apply_dev_defaults, mailsink_port, nearest_data_dir, paysandbox_port, prepared_data_dir, working_directory,
+    PREPARED_DATA_DIR_HELP, apply_dev_defaults, mailsink_port, nearest_data_dir, paysandbox_port, prepared_data_dir,
+    working_directory,
 )
 from services.cli.devenv import data_dir as resolve_data_dir
 from shared.roles import ROLES
