@@ -89,7 +89,7 @@ def readme_purchase(ran: Ran) -> None:
 
 
 @expect("README.md", "status=active",
-        "a second or two later the invoice is paid, the contract is active and the customer has the plan")
+        "a few seconds later the invoice is paid, the contract is active and the customer has the plan")
 def readme_active(ran: Ran) -> None:
     quiet(ran)
     (found,) = json_documents(ran.stdout)
