@@ -11,20 +11,20 @@ What it shows (docs/guides/shop-checkout.md explains each step):
 - buy **standalone** support for a licence the customer already holds (R-E2).
 
 Run it against the platform on your machine (`make run` in the repository root), from another
-terminal:
+terminal in the repository (each line buys for a customer and a licence of its own):
 
     .venv/bin/python examples/checkout.py catalogue
-    .venv/bin/python examples/checkout.py addon --customer-id cust-2001 --licence contoso.onmicrosoft.com
+    .venv/bin/python examples/checkout.py addon --customer-id cust-2001 --licence northwind.onmicrosoft.com
     .venv/bin/python examples/checkout.py standalone --customer-id cust-2002 --licence sage-123456 \\
         --plan sage-warranty-komfort --register-licence
-    .venv/bin/python examples/checkout.py addon --customer-id cust-2003 --licence fabrikam.onmicrosoft.com \\
-        --card 4000000000009995          # a sandbox card that is declined: the contract stays pending_payment
+    .venv/bin/python examples/checkout.py addon --customer-id cust-2003 --licence adatum.onmicrosoft.com \\
+        --card 4000000000009995 --timeout 3   # declined by the sandbox: still pending_payment, exit status 2
 
 URLs come from `--entitlements-url`/`--billing-url` or `SUPPORT_ENTITLEMENTS_URL`/`SUPPORT_BILLING_URL`
 (defaults: the ports `supportctl up` uses, 8001 and 8003). The bearer token comes from `--token` or
 `SHOP_TOKEN` (`export SHOP_TOKEN=$(.venv/bin/supportctl token --role shop)`); when neither is set, the
-script asks the repository's `supportctl token --role shop` itself. Test cards and IBANs of the payment
-sandbox: README.md, "Payment sandbox scenarios".
+script asks the repository's `supportctl token --role shop` itself, in the working directory. Test cards
+and IBANs of the payment sandbox: README.md, "Payment sandbox scenarios".
 
 Exit status: 0 on success, 1 when the API refused (the error's code and detail are printed), 2 on a
 timeout.

@@ -11,10 +11,11 @@ What it shows (docs/guides/crm.md explains each step):
 - run a receiver (`serve`) that verifies every delivery's Standard Webhooks signature with the
   `standardwebhooks` package, applies each event once (by `webhook-id`) and prints it.
 
-Run it against the platform on your machine (`make run` in the repository root). In a second terminal
-start the receiver, in a third register it and file a ticket:
+Run it against the platform on your machine (`make run` in the repository root). From another terminal in
+the repository, start the receiver (in the background here, or in a terminal of its own without the `&`),
+register it and file a ticket; the receiver prints each event it verified:
 
-    .venv/bin/python examples/crm_sync.py serve --port 9000 --secrets var/crm-webhooks.json
+    .venv/bin/python examples/crm_sync.py serve --port 9000 --secrets var/crm-webhooks.json &
     .venv/bin/python examples/crm_sync.py register-webhooks --receiver http://127.0.0.1:9000 \\
         --secrets var/crm-webhooks.json
     .venv/bin/python examples/crm_sync.py contact anna@contoso.pl --customer-id cust-1001 \\
@@ -26,15 +27,15 @@ start the receiver, in a third register it and file a ticket:
 
 The receiver re-reads the secrets file when a delivery arrives for a service it has no secret for yet, so
 the order of the first two commands does not matter. Filing a ticket needs the customer to have support for
-the product: a licence is enough for Office 365 (the free plan), e.g. after the README's quick-start
-purchase or `examples/checkout.py addon --customer-id cust-1001 …`.
+the product: a licence is enough for Office 365 (the free plan); `cust-1001` bought Office 365 Standard in
+the README's quick start. Stop the receiver with `kill %1` (or Ctrl-C in its own terminal).
 
 URLs come from `--tickets-url`/`--billing-url`/`--entitlements-url` or `SUPPORT_TICKETS_URL`,
 `SUPPORT_BILLING_URL`, `SUPPORT_ENTITLEMENTS_URL` (defaults: the ports `supportctl up` uses, 8002, 8003,
 8001). The bearer token comes from `--token` or `CRM_TOKEN`
 (`export CRM_TOKEN=$(.venv/bin/supportctl token --role crm)`); when neither is set, the script asks the
-repository's `supportctl token --role crm` itself. Exit status: 0 on success, 1 when the API refused
-(its error code and detail are printed), 2 when the platform cannot be reached.
+repository's `supportctl token --role crm` itself, in the working directory. Exit status: 0 on success,
+1 when the API refused (its error code and detail are printed), 2 when the platform cannot be reached.
 """
 
 from __future__ import annotations

@@ -44,14 +44,16 @@ def checked(response: httpx.Response) -> httpx.Response:
 # ---- connection ----------------------------------------------------------------------------------
 
 def dev_token(role: str) -> str:
-    """A development token from the repository's `supportctl token --role ROLE`."""
+    """A development token from the repository's `supportctl token --role ROLE`, run in this
+    process's working directory, as if typed there: it signs with the key of the platform whose
+    data folder it finds from here (`$SUPPORT_DATA_DIR`, else the nearest `var/` upwards)."""
     repo = Path(__file__).resolve().parents[1]
     exe = repo / ".venv" / "bin" / "supportctl"
     command = str(exe) if exe.exists() else shutil.which("supportctl")
     if command is None:
         raise SystemExit(f"no token: pass --token, set the environment variable, or run `make run` first "
                          f"(then: supportctl token --role {role})")
-    done = subprocess.run([command, "token", "--role", role], cwd=repo, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([command, "token", "--role", role], capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise SystemExit(f"supportctl token --role {role} failed:\n{done.stderr}")
     return done.stdout.strip()

@@ -18,6 +18,7 @@ import pytest
 
 from services.entitlements.settings import EntitlementsSettings
 from shared.auth import Authenticator
+from shared.errors import Unauthorized
 from shared.roles import ROLE_SCOPES
 from tests.entitlements.helpers import purchase_body
 from tests.receiver import free_port
@@ -35,9 +36,15 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def supportctl(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.cli.main", *args], cwd=REPO, env=_env(),
+def supportctl(*args: str, timeout: float = 60, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "services.cli.main", *args], cwd=cwd, env=_env(**env),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def _prepared(folder: Path) -> Path:
+    """A data folder as `supportctl up` leaves it, as far as tokens go: its dev key pair."""
+    assert supportctl("keys", str(folder / "keys")).returncode == 0
+    return folder
 
 
 def _authenticator(data_dir: Path) -> Authenticator:
@@ -45,6 +52,7 @@ def _authenticator(data_dir: Path) -> Authenticator:
 
 
 async def test_token_prints_one_jwt_the_service_accepts(tmp_path):
+    _prepared(tmp_path)
     result = supportctl("token", "--role", "customer", "--customer-id", "c1", "--data-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -56,6 +64,61 @@ async def test_token_prints_one_jwt_the_service_accepts(tmp_path):
     # a second token reuses the same key pair
     again = supportctl("token", "--role", "shop", "--data-dir", str(tmp_path))
     assert (await _authenticator(tmp_path).authenticate(again.stdout.strip())).scopes == ROLE_SCOPES["shop"]
+
+
+# ---- token: only from the running platform's keys, never a new key pair ---------------------------
+
+def _refused_for(stderr: str, folder: Path) -> None:
+    """The refusal names the folder it looked in and both ways to point it elsewhere."""
+    assert str(folder) in stderr, stderr
+    assert "--data-dir" in stderr and "SUPPORT_DATA_DIR" in stderr, stderr
+
+
+def test_token_outside_the_platform_folder_fails_and_creates_no_key_pair(tmp_path):
+    elsewhere = tmp_path / "home" / "somewhere"
+    elsewhere.mkdir(parents=True)
+    result = supportctl("token", "--role", "shop", cwd=elsewhere)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    _refused_for(result.stderr, elsewhere)
+    assert list(tmp_path.rglob("*")) == [tmp_path / "home", elsewhere], "nothing was created"
+
+
+def test_token_for_a_data_folder_without_a_platform_fails_and_creates_nothing(tmp_path):
+    empty = tmp_path / "not-a-platform"
+    for args, env in ((["--data-dir", str(empty)], {}), ([], {"SUPPORT_DATA_DIR": str(empty)})):
+        result = supportctl("token", "--role", "shop", *args, cwd=tmp_path, **env)
+        assert result.returncode == 1 and result.stdout == ""
+        _refused_for(result.stderr, empty)
+        assert not empty.exists()
+
+
+async def test_token_finds_the_platform_data_folder_from_a_subfolder_as_git_finds_its_folder(tmp_path):
+    root = tmp_path / "checkout"
+    data = _prepared(root / "var")
+    deeper = root / "docs" / "guides"
+    deeper.mkdir(parents=True)
+    result = supportctl("token", "--role", "shop", cwd=deeper)
+    assert result.returncode == 0, result.stderr
+    assert (await _authenticator(data).authenticate(result.stdout.strip())).scopes == ROLE_SCOPES["shop"]
+    assert not (deeper / "var").exists()
+
+
+async def test_token_keeps_to_the_folder_it_is_told_over_the_nearest_one(tmp_path):
+    nearest, told = _prepared(tmp_path / "var"), _prepared(tmp_path / "elsewhere")
+    for args, env in ((["--data-dir", str(told)], {}), ([], {"SUPPORT_DATA_DIR": str(told)})):
+        result = supportctl("token", "--role", "admin", *args, cwd=tmp_path, **env)
+        assert result.returncode == 0, result.stderr
+        assert (await _authenticator(told).authenticate(result.stdout.strip())).roles == ("admin",)
+        with pytest.raises(Unauthorized, match="Signature verification failed"):
+            await _authenticator(nearest).authenticate(result.stdout.strip())
+
+
+def test_billing_run_outside_the_platform_folder_fails_and_creates_nothing(tmp_path):
+    result = supportctl("billing", "run", "--period", "2026-12", "--as-of", "2026-11-30T12:00:00+01:00", cwd=tmp_path)
+    assert result.returncode == 1
+    _refused_for(result.stderr, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_customer_token_without_customer_id_fails(tmp_path):
@@ -212,6 +275,10 @@ def test_supportctl_up_serves_a_purchase_and_stops_cleanly_on_sigterm(tmp_path):
     try:
         _wait_ready(process, log, port)
         children = _children(process.pid)
+        # run from elsewhere than its data folder, it says how to get a token the services accept
+        hint = _eventually(lambda: [line for line in log.read_text().splitlines() if "a token:" in line],
+                           "the supervisor's ready message")
+        assert hint == [f"  a token:  TOKEN=$(.venv/bin/supportctl token --role shop --data-dir {data_dir.resolve()})"]
         assert children, "the supervisor runs each service in a child process"
 
         token = supportctl("token", "--role", "shop", "--data-dir", str(data_dir)).stdout.strip()

@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.cli.devenv import apply_dev_defaults
+from services.cli.devenv import PREPARED_DATA_DIR_HELP, prepared_data_dir
+
 
 billing_app = typer.Typer(help="Billing operations.", no_args_is_help=True)
 console = Console(stderr=True, soft_wrap=True)
@@ -35,8 +36,7 @@ def _as_of(text: str) -> datetime:
 @billing_app.command("run")
 def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY-MM."),
                 as_of: str = typer.Option(..., "--as-of", help="The instant the run is for (ISO 8601 with zone)."),
-                data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder of the embedded default.")
-                ) -> None:
+                data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=PREPARED_DATA_DIR_HELP)) -> None:
     """Invoice every active contract for PERIOD (idempotent; charges follow R-B4's window)."""
     from services.billing.main import create_app  # noqa: F401 - registers the models
     from services.billing.service.runs import BillingRun
@@ -44,7 +44,7 @@ def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY
     from shared.errors import DomainError
     from shared.runtime import Runtime
 
-    apply_dev_defaults(data_dir)
+    prepared_data_dir(data_dir, "billing run")
     instant = _as_of(as_of)
     settings = BillingSettings()
 
@@ -75,8 +75,7 @@ def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY
 @billing_app.command("reprice")
 def billing_reprice(apply: bool = typer.Option(False, "--apply", help="Write the corrections (default: only show "
                                                                      "them, nothing is kept)."),
-                    data_dir: Optional[Path] = typer.Option(None, "--data-dir",
-                                                            help="Data folder of the embedded default.")) -> None:
+                    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=PREPARED_DATA_DIR_HELP)) -> None:
     """Rebuild the price schedule of contracts upgraded before billing kept one (from entitlements'
     history) and correct months billed twice with credit notes (R-B7, R-B10). Needs entitlements."""
     from services.billing.main import create_app  # noqa: F401 - registers the models
@@ -84,7 +83,7 @@ def billing_reprice(apply: bool = typer.Option(False, "--apply", help="Write the
     from services.billing.settings import BillingSettings
     from shared.runtime import Runtime
 
-    apply_dev_defaults(data_dir)
+    prepared_data_dir(data_dir, "billing reprice")
     settings = BillingSettings()
 
     async def _run() -> None:

@@ -1,11 +1,18 @@
 """The embedded default: every unset setting of every service derived from one data folder
-(SQLite files, the generated dev key pair). Only in development; production sets everything."""
+(SQLite files, the generated dev key pair). Only in development; production sets everything.
+
+Commands that prepare a platform (`up`, `migrate`, `serve`, `catalogue load`) create the data
+folder where they are told (`--data-dir`, `$SUPPORT_DATA_DIR`, else `./var`). Commands that only
+use a prepared one (`token`, `billing run`) find it and never create one: a token signed with a
+new key pair would be refused by the running services."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+
+import typer
 
 from services.registry import EVENT_ROUTES, SERVICES, ServiceSpec
 from shared.devkeys import ensure_dev_keys
@@ -17,8 +24,59 @@ PAYSANDBOX_PORT_ENV = "PAYSANDBOX_PORT"  # the payment provider's sandbox (`supp
 PAYSANDBOX_PORT = 8090
 
 
+PREPARED_MARKER = Path("keys") / "private.pem"  # the first thing a preparing command writes
+PREPARED_DATA_DIR_HELP = ("Data folder of the platform `supportctl up` prepared (default $SUPPORT_DATA_DIR, "
+                          "else the nearest var/ from here upwards).")
+
+
+class NoPlatformData(Exception):
+    """No data folder of a prepared platform where a command that only uses one looked."""
+
+
 def data_dir(option: Path | None) -> Path:
     return (option or Path(os.environ.get(DATA_DIR_ENV, "./var"))).resolve()
+
+
+def nearest_data_dir(start: Path) -> Path | None:
+    """The nearest `var/` holding a platform's keys, from `start` upwards (as git finds `.git`)."""
+    for folder in (start, *start.parents):
+        if (folder / "var" / PREPARED_MARKER).is_file():
+            return folder / "var"
+    return None
+
+
+def working_directory() -> Path:
+    """The shell's `$PWD` when it names the working directory (keeping the symlinks the user went
+    through, as `pwd` shows), else the physical one."""
+    logical = os.environ.get("PWD")
+    try:
+        if logical and os.path.samefile(logical, "."):
+            return Path(logical)
+    except OSError:
+        pass
+    return Path.cwd()
+
+
+def find_data_dir(option: Path | None) -> Path:
+    """The data folder of a prepared platform: `--data-dir`, else `$SUPPORT_DATA_DIR`, else the
+    nearest `var/` from the working directory upwards. Creates nothing; NoPlatformData says where
+    it looked and how to point it at the right folder."""
+    how = "--data-dir DIR or SUPPORT_DATA_DIR=DIR (the folder `supportctl up` prints as `data:`)"
+    given, source = (option, "--data-dir") if option else (os.environ.get(DATA_DIR_ENV), f"${DATA_DIR_ENV}")
+    if given:
+        root = Path(given).resolve()
+        if (root / PREPARED_MARKER).is_file():
+            return root
+        raise NoPlatformData(f"no platform data in {root} (from {source}): {root / PREPARED_MARKER} does not "
+                             f"exist. Start the platform with `supportctl up --data-dir {root}`, or name the "
+                             f"data folder of the running one with {how}.")
+    here = working_directory()
+    found = nearest_data_dir(here)
+    if found is None:
+        raise NoPlatformData(f"no platform data found: no var/{PREPARED_MARKER} in {here} or any folder above "
+                             f"it. Run this where `make run` runs (the repository root), or name the data folder "
+                             f"with {how}.")
+    return found
 
 
 def port_of(spec: ServiceSpec) -> int:
@@ -69,14 +127,44 @@ def _event_sinks() -> dict[str, dict[str, dict[str, object]]]:
     return out
 
 
-def apply_dev_defaults(option: Path | None, *, create_keys: bool = True) -> Path:
-    """Fill unset variables from the data folder (never overriding what the operator set)."""
+def _production() -> bool:
+    return any(os.environ.get(f"{s.env_prefix}ENVIRONMENT") == "production" for s in SERVICES.values())
+
+
+def apply_dev_defaults(option: Path | None, *, create: bool = True) -> Path:
+    """Fill unset variables from the data folder (never overriding what the operator set),
+    creating the folder and its dev key pair first (`create`): for commands that prepare a
+    platform. `create=False` only fills the variables (for a process that needs no data)."""
     root = data_dir(option)
-    if any(os.environ.get(f"{s.env_prefix}ENVIRONMENT") == "production" for s in SERVICES.values()):
+    if _production():
         return root
-    root.mkdir(parents=True, exist_ok=True)
-    if create_keys:
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
         ensure_dev_keys(root / "keys")
+    _set_defaults(root)
+    return root
+
+
+def use_dev_defaults(option: Path | None) -> Path:
+    """Fill unset variables from the data folder of a prepared platform (find_data_dir), creating
+    nothing: for commands that only use one. Raises NoPlatformData."""
+    if _production():
+        return data_dir(option)
+    root = find_data_dir(option)
+    _set_defaults(root)
+    return root
+
+
+def prepared_data_dir(option: Path | None, command: str) -> Path:
+    """use_dev_defaults for a command line: exit 1 with where it looked and how to point it at the
+    right folder (stderr) when there is no prepared platform."""
+    try:
+        return use_dev_defaults(option)
+    except NoPlatformData as exc:
+        typer.echo(f"supportctl {command}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _set_defaults(root: Path) -> None:
     for key, value in dev_defaults(root).items():
         os.environ.setdefault(key, value)
-    return root

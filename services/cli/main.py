@@ -13,7 +13,10 @@ from rich.console import Console
 
 from services import registry
 from services.cli.billing import billing_app
-from services.cli.devenv import apply_dev_defaults, mailsink_port, paysandbox_port
+from services.cli.devenv import (
+    PREPARED_DATA_DIR_HELP, apply_dev_defaults, mailsink_port, nearest_data_dir, paysandbox_port, prepared_data_dir,
+    working_directory,
+)
 from services.cli.devenv import data_dir as resolve_data_dir
 from shared.roles import ROLES
 
@@ -25,6 +28,7 @@ app.add_typer(billing_app, name="billing")
 console = Console(stderr=True, soft_wrap=True)
 
 DataDir = typer.Option(None, "--data-dir", help="Data folder of the embedded default (default ./var or $SUPPORT_DATA_DIR).")
+PreparedDataDir = typer.Option(None, "--data-dir", help=PREPARED_DATA_DIR_HELP)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -108,7 +112,9 @@ def up(data_dir: Optional[Path] = DataDir) -> None:
             console.print(f"  payments:     http://127.0.0.1:{paysandbox_port()}   (sandbox: test cards and IBANs in "
                           "services/paysandbox/scenarios.py)")
         console.print(f"\n  data: {root}")
-        console.print("  a token:  TOKEN=$(.venv/bin/supportctl token --role shop)")
+        found_from_here = nearest_data_dir(working_directory()) == root  # where `token` would look
+        pointer = "" if found_from_here else f" --data-dir {root}"
+        console.print(f"  a token:  TOKEN=$(.venv/bin/supportctl token --role shop{pointer})")
         first = os.environ[f"{registry.get('entitlements').env_prefix}PORT"]
         console.print(f"  then:     curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{first}/v1/products")
         console.print("  Ctrl-C stops everything.\n")
@@ -125,7 +131,7 @@ def paysandbox(host: str = typer.Option("127.0.0.1", help="Bind address."),
 
     from services.paysandbox.app import SandboxSettings, create_app
 
-    apply_dev_defaults(data_dir)
+    apply_dev_defaults(data_dir, create=False)  # its webhook URL; it needs no data folder
     uvicorn.run(create_app(SandboxSettings()), host=host, port=port, log_level="warning")
 
 
@@ -192,16 +198,17 @@ def token(role: str = typer.Option(..., help=f"One of: {', '.join(ROLES)}"),
           sub: Optional[str] = typer.Option(None, help="Subject (default: dev-<role>)."),
           customer_id: Optional[str] = typer.Option(None, "--customer-id", help="Required for --role customer."),
           ttl: int = typer.Option(3600, help="Lifetime in seconds."),
-          data_dir: Optional[Path] = DataDir) -> None:
-    """Print a development JWT, alone, on stdout."""
+          data_dir: Optional[Path] = PreparedDataDir) -> None:
+    """Print a development JWT, alone, on stdout, signed with the key of the platform whose data
+    folder it finds (--data-dir, $SUPPORT_DATA_DIR, else the nearest var/ upwards); never creates one."""
     from shared.devkeys import DEV_KID, mint_token
 
-    root = apply_dev_defaults(data_dir)
-    settings = registry.get("entitlements").settings_class()()
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}; one of {', '.join(ROLES)}", param_hint="--role")
     if role == "customer" and not customer_id:
         raise typer.BadParameter("a customer token needs --customer-id", param_hint="--customer-id")
+    root = prepared_data_dir(data_dir, "token")
+    settings = registry.get("entitlements").settings_class()()
     pem = (root / "keys" / "private.pem").read_text()
     sys.stdout.write(mint_token(pem, kid=DEV_KID, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                                 subject=sub or f"dev-{role}", role=role, customer_id=customer_id, ttl=ttl) + "\n")
