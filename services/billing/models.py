@@ -27,7 +27,7 @@ class BillingAccount(SQLModel, table=True):
     plan_name: str = Field(max_length=200)
     price_net: Decimal = Field(sa_type=Money)  # monthly, net PLN
     pending_price: dict[str, Any] | None = Field(default=None, sa_type=JSONType)  # an upgrade's new price
-    contract_status: str = Field(max_length=30)
+    contract_status: str = Field(max_length=30, index=True)  # the billing run and its progress gauge
     starts_on: date
     ends_on: date
     buyer: dict[str, Any] = Field(sa_type=JSONType)  # name, nip, address, email
@@ -51,6 +51,7 @@ class Invoice(SQLModel, table=True):
               postgresql_where=text("purpose = 'period'"), sqlite_where=text("purpose = 'period'")),
         Index("uq_invoice_contract_first", "contract_id", unique=True,
               postgresql_where=text("purpose = 'first'"), sqlite_where=text("purpose = 'first'")),
+        Index("ix_invoice_period", "period"),  # the billing run's progress, counted on every /metrics scrape
     )
 
     id: str = Field(primary_key=True, max_length=40)
