@@ -41,7 +41,7 @@ class BoundedLabel:
         self._seen: set[str] = set()
 
     def __call__(self, value: object) -> str:
-        text = str(value or "none")[:self.max_length]
+        text = ("none" if value is None or value == "" else str(value))[:self.max_length]
         if text in self._seen:
             return text
         if len(self._seen) < self.limit:
