@@ -38,10 +38,11 @@ def register(runtime: Runtime) -> None:
     m.on_event(["payment.failed"], charge_failed)
     m.on_event(["invoice.issued", "invoice.credited"], invoice_issued)
 
+    # `month`: current or next (Europe/Warsaw), so an alert needs no date arithmetic; `period`: YYYY-MM
     due = m.gauge("billing_run_contracts_due", "Active contracts whose term covers the period: what the billing "
-                  "run of that period must invoice", ["period"])
+                  "run of that period must invoice", ["month", "period"])
     invoiced = m.gauge("billing_run_contracts_invoiced", "Contracts with their invoice for the period (the billing "
-                       "run's, or the first invoice)", ["period"])
+                       "run's, or the first invoice)", ["month", "period"])
     overdue = m.gauge("billing_invoices_overdue", "Invoices unpaid after their due date")
     unknown = m.gauge("billing_charges_unknown", "Charges whose outcome the provider has not told yet (reconciled "
                       "by the charge runner)")
@@ -50,15 +51,15 @@ def register(runtime: Runtime) -> None:
         today = local_date(now)
         due.clear()  # only this month and the next are exported
         invoiced.clear()
-        for period in (Period.of(today), Period.of(today).next()):
+        for month, period in (("current", Period.of(today)), ("next", Period.of(today).next())):
             m.set(due, (await session.execute(
                 select(func.count()).select_from(BillingAccount).where(
                     BillingAccount.contract_status == "active", BillingAccount.starts_on <= period.last,
-                    BillingAccount.ends_on >= period.first))).scalar_one(), str(period))
+                    BillingAccount.ends_on >= period.first))).scalar_one(), month, str(period))
             m.set(invoiced, (await session.execute(
                 select(func.count(func.distinct(Invoice.contract_id))).where(
                     Invoice.period == str(period), Invoice.purpose.in_(("period", "first"))))).scalar_one(),
-                str(period))
+                month, str(period))
         m.set(overdue, (await session.execute(select(func.count()).select_from(Invoice).where(
             Invoice.status.in_(("open", "partially_paid")), Invoice.kind == "invoice",
             Invoice.due_date < today))).scalar_one())

@@ -29,9 +29,10 @@ async def test_the_billing_runs_progress_is_a_gauge_per_period(bw):
     metrics = bw.billing(None)
     # 21 November: November is covered by the first invoice, December is still to invoice
     samples = await scrape(metrics)
-    progress = {(p, value(samples, "billing_run_contracts_due", period=p),
-                 value(samples, "billing_run_contracts_invoiced", period=p)) for p in ("2026-11", "2026-12")}
-    assert progress == {("2026-11", 1, 1), ("2026-12", 1, 0)}
+    progress = {(m, p, value(samples, "billing_run_contracts_due", month=m, period=p),
+                 value(samples, "billing_run_contracts_invoiced", month=m, period=p))
+                for m, p in (("current", "2026-11"), ("next", "2026-12"))}
+    assert progress == {("current", "2026-11", 1, 1), ("next", "2026-12", 1, 0)}
     run = await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()})
     assert run.status_code == 200, run.text
     samples = await scrape(metrics)
@@ -41,5 +42,7 @@ async def test_the_billing_runs_progress_is_a_gauge_per_period(bw):
     bw.clock.set(at("2026-12-02 09:00"))
     samples = await scrape(metrics)
     assert value(samples, "billing_run_contracts_due", period="2026-11") == 0  # no longer exported
-    assert value(samples, "billing_run_contracts_due", period="2027-01") == 1
+    assert value(samples, "billing_run_contracts_due", month="current", period="2026-12") == 1
+    assert value(samples, "billing_run_contracts_invoiced", month="current", period="2026-12") == 1
+    assert value(samples, "billing_run_contracts_due", month="next", period="2027-01") == 1
     assert value(samples, "billing_run_contracts_invoiced", period="2027-01") == 0
