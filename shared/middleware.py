@@ -7,7 +7,6 @@ path: the response goes through a single `send` wrapper.
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from typing import Any, Awaitable, Callable
@@ -16,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 
 from shared.context import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, request_id_var
-from shared.logs import ACCESS_LOGGER
+from shared.logs import AccessLog
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -54,7 +53,7 @@ class EdgeMiddleware:
                                  ["service", "method", "route"], registry=registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        self.access = logging.getLogger(ACCESS_LOGGER)
+        self.access = AccessLog(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,11 +115,10 @@ class EdgeMiddleware:
             self._children[key] = children
         children[0].inc()
         children[1].observe(elapsed)
-        if self.access.isEnabledFor(logging.INFO):
-            principal = (scope.get("state") or {}).get("principal")
-            self.access.info("request", extra={
-                "method": key[0], "path": template, "status": status, "duration_ms": round(elapsed * 1000, 3),
-                "request_id": rid, "service": self.service, "sub": getattr(principal, "sub", None)})
+        principal = (scope.get("state") or {}).get("principal")
+        self.access.write({"method": key[0], "path": template, "status": status,
+                           "duration_ms": round(elapsed * 1000, 3), "request_id": rid,
+                           "sub": getattr(principal, "sub", None)})
 
     async def _refuse(self, send: Send, rid: str) -> None:
         body = json.dumps({"error": "payload_too_large",
