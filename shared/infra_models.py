@@ -20,6 +20,9 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_pending", "next_attempt_at",
               postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL"),
               sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL")),
+        # dead letters, counted on every /metrics scrape (the table keeps every delivered row)
+        Index("ix_outbox_dead", "failed_at", postgresql_where=text("failed_at IS NOT NULL"),
+              sqlite_where=text("failed_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,4 @@
-"""The HTTP edge as one pure-ASGI middleware: request id, body size limit, metrics.
+"""The HTTP edge as one pure-ASGI middleware: request id, body size limit, metrics, access log.
 
 One layer (not three, and not BaseHTTPMiddleware) keeps the per-request cost small on the hot
 path: the response goes through a single `send` wrapper.
@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 
 from shared.context import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, request_id_var
+from shared.logs import AccessLog
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -39,7 +40,10 @@ class EdgeMiddleware:
       and echoes it on the response;
     - refuses bodies over `max_bytes` with 413 `payload_too_large`, by Content-Length or while
       streaming (R-T11: input is bounded);
-    - counts requests and their latency by route template (bounded label values)."""
+    - counts requests and their latency by route template (bounded label values);
+    - writes one access-log line per request (`support.access`): method, route template, status,
+      duration, request id and the caller's token `sub` when it was authenticated. No I/O but
+      that line: the principal is the one the auth dependency already put in the request state."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, registry: CollectorRegistry, service: str) -> None:
         self.app, self.max_bytes, self.service = app, max_bytes, service
@@ -49,6 +53,7 @@ class EdgeMiddleware:
                                  ["service", "method", "route"], registry=registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self.access = AccessLog(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +69,7 @@ class EdgeMiddleware:
         rid = rid or uuid.uuid4().hex
         if too_large:  # refused before the app runs, still with the request id and counted
             await self._refuse(send, rid)
-            self._observe(scope, 413, time.perf_counter() - start)
+            self._observe(scope, 413, time.perf_counter() - start, rid)
             return
         # also in the scope: Starlette renders unhandled errors outside every middleware
         scope[REQUEST_ID_SCOPE_KEY] = rid
@@ -97,9 +102,9 @@ class EdgeMiddleware:
                 await self._refuse(send, rid)
         finally:
             request_id_var.reset(token)
-            self._observe(scope, status, time.perf_counter() - start)
+            self._observe(scope, status, time.perf_counter() - start, rid)
 
-    def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
+    def _observe(self, scope: Scope, status: int, elapsed: float, rid: str) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         key = (scope["method"], template, str(status))
@@ -110,6 +115,10 @@ class EdgeMiddleware:
             self._children[key] = children
         children[0].inc()
         children[1].observe(elapsed)
+        principal = (scope.get("state") or {}).get("principal")
+        self.access.write({"method": key[0], "path": template, "status": status,
+                           "duration_ms": round(elapsed * 1000, 3), "request_id": rid,
+                           "sub": getattr(principal, "sub", None)})
 
     async def _refuse(self, send: Send, rid: str) -> None:
         body = json.dumps({"error": "payload_too_large",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import Clock
@@ -28,6 +28,7 @@ from shared.context import current_request_id
 from shared.db import Database
 from shared.ids import new_id
 from shared.infra_models import OutboxMessage
+from shared.metrics import ServiceMetrics
 from shared.settings import EventSink
 from shared.tasks import WakeableLoop
 
@@ -59,14 +60,23 @@ def outbox_rows(*, event_type: str, data: dict[str, Any], subject: str | None, s
 
 
 class OutboxWriter:
-    """Bound to one unit of work: `emit` adds rows to the session, nothing leaves before commit."""
+    """Bound to one unit of work: `emit` adds rows to the session, nothing leaves before commit.
+
+    `on_commit`, if given, gets the events emitted since the last commit once the session's
+    transaction has committed (a rollback drops them): domain counters count committed events
+    (shared/metrics.py). It is hooked to the session only by the first `emit`, so read-only
+    units of work pay nothing."""
 
     def __init__(self, session: AsyncSession, clock: Clock, source: str,
-                 resolve_sinks: Callable[[str], Iterable[str]]) -> None:
+                 resolve_sinks: Callable[[str], Iterable[str]],
+                 on_commit: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
         self.session, self.clock, self.source = session, clock, source
         self.resolve_sinks = resolve_sinks
         self.emitted: list[dict[str, Any]] = []
         self.to_deliver = False  # any row for a real sink (the relay has work after commit)
+        self.on_commit = on_commit
+        self._reported = 0  # events in `emitted` already committed (and reported) or rolled back
+        self._hooked = False
 
     def emit(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> str:
         sinks = list(self.resolve_sinks(event_type))
@@ -75,7 +85,23 @@ class OutboxWriter:
         self.to_deliver = self.to_deliver or bool(sinks)
         self.session.add_all([OutboxMessage(**row) for row in rows])
         self.emitted.append(body)
+        if self.on_commit is not None and not self._hooked:
+            self._hook()
         return body["id"]
+
+    def _hook(self) -> None:
+        sync = self.session.sync_session
+        event.listen(sync, "after_commit", self._committed)
+        event.listen(sync, "after_rollback", self._rolled_back)
+        self._hooked = True
+
+    def _committed(self, _session: Any) -> None:
+        fresh, self._reported = self.emitted[self._reported:], len(self.emitted)
+        if fresh and self.on_commit is not None:
+            self.on_commit(fresh)
+
+    def _rolled_back(self, _session: Any) -> None:
+        self._reported = len(self.emitted)
 
 
 class Deliverer(Protocol):
@@ -118,9 +144,11 @@ class RelayPolicy:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, clock: Clock, deliver: Deliverer, policy: RelayPolicy | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, deliver: Deliverer, policy: RelayPolicy | None = None,
+                 metrics: ServiceMetrics | None = None) -> None:
         self.db, self.clock, self.deliver = db, clock, deliver
         self.policy = policy or RelayPolicy()
+        self.metrics = metrics
         self.loop = WakeableLoop(self.run_once, name="outbox-relay", poll_interval=self.policy.poll_interval, log=log)
 
     def wake(self) -> None:
@@ -191,6 +219,8 @@ class OutboxRelay:
                                                                      "error": error})
             await self._mark(message.id, attempts=attempts, last_error=error, locked_until=None,
                              next_attempt_at=now + self.policy.backoff(attempts))
+        if self.metrics is not None:
+            self.metrics.outbox_failed(message.sink, dead=attempts >= self.policy.max_attempts)
 
     async def _release(self, messages: list[OutboxMessage]) -> None:
         if messages:

@@ -11,14 +11,18 @@ routes those rows to its deliverer, and the runtime closes it on stop.
 
 Webhook endpoints registered through the API (shared/webhook_endpoints/) add the built-in sink
 `webhooks`: public events get a row for it once the service has an endpoint, its deliverer fans
-each event out into deliveries, and the runtime starts and stops their dispatcher."""
+each event out into deliveries, and the runtime starts and stops their dispatcher.
+
+Its metrics (shared/metrics.py) are on `runtime.metrics`, its registry `runtime.registry`; a
+service adds its own counters and gauges to them when it builds its app."""
 
 from __future__ import annotations
 
 import fnmatch
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from prometheus_client import CollectorRegistry, Gauge
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +31,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import Database
 from shared.http import HttpSinkDeliverer, ServiceTokenProvider
 from shared.infra_models import OutboxMessage
+from shared.metrics import ServiceMetrics
 from shared.outbox import (
     NO_SINK, Deliverer, OutboxRelay, OutboxWriter, RelayPolicy, close_deliverers, pending_filter, sinks_for,
 )
@@ -34,6 +39,7 @@ from shared.settings import ServiceSettings
 from shared.atomic_create import AtomicCreate
 from shared.uow import UnitOfWork
 from shared.webhook_endpoints.component import WebhookEndpoints
+from shared.webhook_endpoints.models import WebhookDelivery, WebhookEndpoint
 from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
 
 
@@ -53,7 +59,9 @@ class Runtime:
                            read_pool_size=settings.read_pool_size, echo=settings.db_echo)
         self.authenticator = authenticator or Authenticator.from_settings(settings)
         self.tokens = ServiceTokenProvider(settings)
-        self.webhook_endpoints = WebhookEndpoints(settings, self.db, self.clock)
+        self.metrics = ServiceMetrics(settings.service_name)
+        self.registry = self.metrics.registry
+        self.webhook_endpoints = WebhookEndpoints(settings, self.db, self.clock, metrics=self.metrics)
         # An injected deliverer (tests) replaces both and is the caller's to close.
         self.webhooks: WebhookDeliverer | None = None
         self._owned_deliverer: CompositeDeliverer | None = None
@@ -68,11 +76,9 @@ class Runtime:
         self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy(
             batch_size=settings.relay_batch_size, lease_seconds=settings.relay_lease_seconds,
             max_attempts=settings.relay_max_attempts, backoff_base=settings.relay_backoff_base,
-            backoff_max=settings.relay_backoff_max, poll_interval=settings.relay_poll_interval))
+            backoff_max=settings.relay_backoff_max, poll_interval=settings.relay_poll_interval),
+            metrics=self.metrics)
         self.creates = AtomicCreate(self.db, source=settings.service_name, resolve_sinks=self.resolve_sinks)
-        self.registry = CollectorRegistry()
-        self._outbox_pending = Gauge("outbox_pending_messages", "Outbox rows not yet delivered", ["service"],
-                                     registry=self.registry)
 
     def resolve_sinks(self, event_type: str) -> list[str]:
         """Every sink an event of this type goes to: internal event sinks, webhooks, extra sinks,
@@ -84,16 +90,33 @@ class Runtime:
 
     def unit_of_work(self, session: AsyncSession) -> UnitOfWork:
         return UnitOfWork(session=session, clock=self.clock,
-                          events=OutboxWriter(session, self.clock, self.settings.service_name, self.resolve_sinks))
+                          events=OutboxWriter(session, self.clock, self.settings.service_name, self.resolve_sinks,
+                                              on_commit=self.metrics.committed if self.metrics.counts_events else None))
 
     def after_commit(self) -> None:
         self.relay.wake()
 
     async def refresh_gauges(self) -> None:
+        """The gauges read from the database when /metrics is scraped: each an indexed count."""
+        m = self.metrics
         async with self.db.session() as session:
-            pending = (await session.execute(select(func.count()).select_from(OutboxMessage)
-                                             .where(pending_filter()))).scalar_one()
-        self._outbox_pending.labels(self.settings.service_name).set(pending)
+            async def count(*where: Any, model: Any = OutboxMessage, join: Any = None) -> int:
+                stmt = select(func.count()).select_from(model)
+                if join is not None:
+                    stmt = stmt.join(*join)
+                return (await session.execute(stmt.where(*where))).scalar_one()
+
+            m.set(m.outbox_pending, await count(pending_filter()))
+            m.set(m.outbox_dead_letters, await count(OutboxMessage.failed_at.is_not(None)))  # ix_outbox_dead
+            disabled = await count(WebhookEndpoint.status == "disabled", model=WebhookEndpoint)
+            m.set(m.webhook_disabled_endpoints, disabled)
+            m.set(m.webhook_held_deliveries, 0 if not disabled else await count(
+                WebhookEndpoint.status == "disabled", WebhookDelivery.status == "held", model=WebhookDelivery,
+                join=(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)))
+            await m.scrape(session, self.now())
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
     async def start(self) -> None:
         if self.settings.relay_enabled:

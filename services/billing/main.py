@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.billing.api import invoices, payments, runs, usage
 from services.billing.events import build_inbox
+from services.billing.metrics import register as register_metrics
 from services.billing.payments.http_provider import HttpPaymentProvider
 from services.billing.payments.provider import PaymentProvider
 from services.billing.service.charge_runner import ChargeRunner
@@ -28,6 +29,7 @@ def create_app(settings: BillingSettings | None = None, *, clock: Clock | None =
                runtime: Runtime | None = None, provider: PaymentProvider | None = None) -> FastAPI:
     settings = settings or BillingSettings()
     runtime = runtime or Runtime(settings, clock=clock)
+    register_metrics(runtime)
     provider = provider or HttpPaymentProvider(settings.payment_provider_url, settings.payment_provider_api_key,
                                                settings.payment_webhook_secret,
                                                timeout=settings.payment_provider_timeout)

@@ -29,7 +29,7 @@ class BillingAccount(SQLModel, table=True):
     # upgraded before the price schedule existed: its schedule holds only today's price until
     # `supportctl billing reprice` rebuilds it from entitlements' history
     legacy_prices: bool = False
-    contract_status: str = Field(max_length=30)
+    contract_status: str = Field(max_length=30, index=True)  # the billing run and its progress gauge
     starts_on: date
     ends_on: date
     buyer: dict[str, Any] = Field(sa_type=JSONType)  # name, nip, address, email
@@ -77,6 +77,7 @@ class Invoice(SQLModel, table=True):
               postgresql_where=text("purpose = 'period'"), sqlite_where=text("purpose = 'period'")),
         Index("uq_invoice_contract_first", "contract_id", unique=True,
               postgresql_where=text("purpose = 'first'"), sqlite_where=text("purpose = 'first'")),
+        Index("ix_invoice_period", "period"),  # the billing run's progress, counted on every /metrics scrape
     )
 
     id: str = Field(primary_key=True, max_length=40)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from services.entitlements.api import catalogue, contracts, dispositions, entitlements, licences, upgrades, usage
 from services.entitlements.events import build_inbox
+from services.entitlements.metrics import register as register_metrics
 from services.entitlements.models import Product
 from services.entitlements.service.catalogue_cache import CatalogueCache
 from services.entitlements.service.check import EntitlementChecker
@@ -31,6 +32,7 @@ def create_app(settings: EntitlementsSettings | None = None, *, clock: Clock | N
                runtime: Runtime | None = None) -> FastAPI:
     settings = settings or EntitlementsSettings()
     runtime = runtime or Runtime(settings, clock=clock)
+    register_metrics(runtime)
     app = create_service_app(
         runtime, title="Entitlements", version="1.0.0", description=DESCRIPTION,
         # the hot path first: routes are matched in order

@@ -140,6 +140,11 @@ class DataDisposition(SQLModel, table=True):
     """R-E9: personal data returned or deleted within 14 days after a contract ends."""
 
     __tablename__ = "data_disposition"
+    __table_args__ = (
+        # the ones still to do, by deadline: `?overdue=true` and the gauges on every /metrics scrape
+        Index("ix_data_disposition_pending", "due_on", postgresql_where=text("completed_on IS NULL"),
+              sqlite_where=text("completed_on IS NULL")),
+    )
 
     contract_id: str = Field(primary_key=True, foreign_key="contract.id", max_length=40)
     customer_id: str = Field(max_length=100, index=True)

@@ -11,6 +11,7 @@ from services.tickets.api import agent_ui, contacts, inbound_mail
 from services.tickets.clients import EntitlementsClient
 from services.tickets.events import build_inbox
 from services.tickets.mailer import mail_sinks
+from services.tickets.metrics import register as register_metrics
 from services.tickets.service.monitor import SlaMonitor
 from services.tickets.service.tickets import TicketService
 from services.tickets.settings import TicketsSettings
@@ -32,6 +33,7 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
                runtime: Runtime | None = None) -> FastAPI:
     settings = settings or TicketsSettings()
     runtime = runtime or Runtime(settings, clock=clock, extra_sinks=mail_sinks(settings))  # outgoing mail
+    register_metrics(runtime)
     entitlements = EntitlementsClient(settings, runtime.tokens, settings.entitlement_cache_seconds)
     listener = smtp_listener(runtime, settings, entitlements)  # incoming mail (None when disabled)
 

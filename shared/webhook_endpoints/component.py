@@ -7,6 +7,7 @@ import httpx
 
 from shared.clock import Clock
 from shared.db import Database
+from shared.metrics import ServiceMetrics
 from shared.settings import ServiceSettings
 from shared.webhook_endpoints.dispatcher import Dispatcher
 from shared.webhook_endpoints.fanout import FANOUT_SINK, FanoutDeliverer, Routing
@@ -16,10 +17,10 @@ class WebhookEndpoints:
     sink = FANOUT_SINK
 
     def __init__(self, settings: ServiceSettings, db: Database, clock: Clock, *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, metrics: ServiceMetrics | None = None) -> None:
         self.db = db
         self.routing = Routing(settings)
-        self.dispatcher = Dispatcher(db, clock, settings, self.routing, transport=transport)
+        self.dispatcher = Dispatcher(db, clock, settings, self.routing, transport=transport, metrics=metrics)
         self.fanout = FanoutDeliverer(db, clock, on_pending=self.dispatcher.wake)
 
     def sinks_for(self, event_type: str) -> list[str]:

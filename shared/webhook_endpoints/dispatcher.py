@@ -29,6 +29,7 @@ from sqlalchemy import update
 from shared.clock import Clock
 from shared.db import Database
 from shared.ids import new_id
+from shared.metrics import ServiceMetrics
 from shared.settings import ServiceSettings
 from shared.tasks import WakeableLoop
 from shared.webhook_endpoints import repository as repo
@@ -56,8 +57,9 @@ class Claimed:
 class Dispatcher:
     def __init__(self, db: Database, clock: Clock, settings: ServiceSettings, routing: Routing, *,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time, metrics: ServiceMetrics | None = None) -> None:
         self.db, self.clock, self.routing = db, clock, routing
+        self.metrics = metrics
         self.policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_base,
                                   settings.webhook_backoff_max)
         self.batch_size = settings.relay_batch_size
@@ -118,13 +120,17 @@ class Dispatcher:
             error = f"{type(exc).__name__}: {exc}"
         duration_ms = round((time.monotonic() - started) * 1000)
         try:
-            await self._settle(claimed, attempted_at, status, error if error is None else error[:_ERROR_CHARS],
-                               duration_ms)
+            failed, disabled = await self._settle(claimed, attempted_at, status,
+                                                  error if error is None else error[:_ERROR_CHARS], duration_ms)
         except Exception:  # noqa: BLE001 - the lease runs out and the delivery is attempted again
             log.exception("could not record a webhook attempt", extra={"delivery_id": claimed.delivery_id})
+            return
+        if error is not None and self.metrics is not None:
+            self.metrics.webhook_attempt_failed(delivery_failed=failed, endpoint_disabled=disabled)
 
     async def _settle(self, claimed: Claimed, attempted_at: Any, status: int | None, error: str | None,
-                      duration_ms: int) -> None:
+                      duration_ms: int) -> tuple[bool, bool]:
+        """Records the attempt; returns (the delivery failed for good, its endpoint was disabled)."""
         now = self.clock.now()
         ok = error is None
         async with self.db.transaction() as session:
@@ -135,23 +141,23 @@ class Dispatcher:
             delivery = await session.get(WebhookDelivery, claimed.delivery_id, with_for_update=True,
                                          populate_existing=True)
             if delivery is None:
-                return  # its endpoint was deleted meanwhile
+                return False, False  # its endpoint was deleted meanwhile
             session.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=attempted_at, status_code=status,
                                        error=error, duration_ms=duration_ms))
             delivery.attempts += 1
             if delivery.lease != claimed.lease:
-                return  # replayed or released meanwhile: this attempt is only logged
+                return False, False  # replayed or released meanwhile: this attempt is only logged
             delivery.budget_used += 1
             delivery.last_status_code, delivery.last_error = status, error
             delivery.locked_until = delivery.lease = None
             if ok:
                 delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
-                return
+                return False, False
             outcome = self.policy.after_failure(delivery.budget_used, now)
             if not outcome.exhausted:
                 # held meanwhile (its endpoint was disabled): it waits for the endpoint instead
                 delivery.next_attempt_at = outcome.retry_at if delivery.status == "pending" else None
-                return
+                return False, False
             delivery.status, delivery.next_attempt_at = "failed", None
             await session.flush()
             reason = disabled_reason(delivery.id, delivery.event_type, delivery.budget_used, error or "")
@@ -164,6 +170,7 @@ class Dispatcher:
             log.error("webhook endpoint disabled: a delivery ran out of retries",
                       extra={"endpoint_id": claimed.endpoint_id, "delivery_id": claimed.delivery_id,
                              "event_id": claimed.event_id, "url": claimed.url, "reason": reason})
+        return True, bool(disabled.rowcount)  # type: ignore[attr-defined]
 
     # ---- the loop ------------------------------------------------------------------------------
 

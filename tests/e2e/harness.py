@@ -273,7 +273,7 @@ class Platform:
             p = spec.env_prefix
             env.update({
                 f"{p}DATABASE_URL": self.databases[name].url,
-                f"{p}LOG_FORMAT": "text",
+                f"{p}LOG_FORMAT": "json",  # as deployed: tests/e2e/test_observability.py reads the access log
                 f"{p}DB_POOL_SIZE": "5", f"{p}READ_POOL_SIZE": "4",
                 # quick relays, and quick retries once a peer is back after a SIGKILL; a relay killed
                 # mid-delivery holds its rows until their lease runs out (30 s by default): 5 s here,

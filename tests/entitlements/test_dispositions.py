@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from tests.entitlements.helpers import active_contract
+from tests.metrics import scrape, value
 
 
 async def test_deadline_instruction_completion_and_overdue_list_R_E9(shop, service, api, admin, receiver):
@@ -45,3 +49,18 @@ async def test_other_customer_cannot_instruct(shop, service, api):
     stranger = api.client("customer", customer_id="cust-x")
     response = await stranger.post(f"/v1/contracts/{cid}/data-disposition/instruction", json={"instruction": "return"})
     assert response.status_code == 404
+
+
+async def test_overdue_dispositions_are_a_gauge_for_the_operator_R_E9(shop, service, api, admin):
+    cid = (await active_contract(shop, service))["id"]
+    await service.post(f"/v1/contracts/{cid}/terminate", json={"reason": "customer_breach"})  # due 5 December
+    metrics = api.client()
+    samples = await scrape(metrics)
+    assert (value(samples, "entitlements_data_dispositions_open"),
+            value(samples, "entitlements_data_dispositions_overdue")) == (1, 0)
+    api.clock.set(datetime(2026, 12, 6, 9, 0, tzinfo=ZoneInfo("Europe/Warsaw")))
+    assert value(await scrape(metrics), "entitlements_data_dispositions_overdue", service="entitlements") == 1
+    await admin.post(f"/v1/contracts/{cid}/data-disposition/complete")
+    samples = await scrape(metrics)
+    assert (value(samples, "entitlements_data_dispositions_open"),
+            value(samples, "entitlements_data_dispositions_overdue")) == (0, 0)

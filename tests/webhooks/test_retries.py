@@ -10,6 +10,7 @@ from datetime import timedelta
 from standardwebhooks.webhooks import Webhook
 
 from tests.entitlements.helpers import buy
+from tests.metrics import scrape, value
 from tests.webhooks.conftest import (
     delivery_detail, delivery_where, deliveries, endpoint, instant, register, until,
 )
@@ -54,6 +55,11 @@ async def test_a_failing_endpoint_is_retried_with_backoff_then_disabled_and_its_
     assert disabled["status"] == "disabled" and disabled["consecutive_failures"] == 3
     assert failed["id"] in disabled["disabled_reason"] and "HTTP 500" in disabled["disabled_reason"]
     assert instant(disabled["disabled_at"]) == clock.now()
+    samples = await scrape(api.client())  # what an operator is alerted by
+    assert value(samples, "webhook_attempt_failures_total", service="entitlements") == 3
+    assert value(samples, "webhook_deliveries_failed_total", service="entitlements") == 1
+    assert value(samples, "webhook_endpoints_disabled_total", service="entitlements") == 1
+    assert value(samples, "webhook_disabled_endpoints", service="entitlements") == 1
 
     # while disabled: the next event is kept, held, and not sent
     hooks.status["shop"] = 204
@@ -64,6 +70,7 @@ async def test_a_failing_endpoint_is_retried_with_backoff_then_disabled_and_its_
     assert await dispatcher.drain() == 0
     assert hooks.of("shop", "contract.activated") == []
     assert [d["id"] for d in await deliveries(shop, created["id"], status="held")] == [held["id"]]
+    assert value(await scrape(api.client()), "webhook_held_deliveries", service="entitlements") == 1
 
     # enabled again: what was held goes out; the failed delivery stays failed (replay sends it)
     enabled = await shop.patch(f"/v1/webhook-endpoints/{created['id']}", json={"enabled": True})
@@ -77,6 +84,9 @@ async def test_a_failing_endpoint_is_retried_with_backoff_then_disabled_and_its_
                          "the held delivery delivered")
     assert [d["id"] for d in await deliveries(shop, created["id"], status="failed")] == [failed["id"]]
     assert len(hooks.of("shop", "contract.created")) == 3
+    samples = await scrape(api.client())
+    assert (value(samples, "webhook_disabled_endpoints"), value(samples, "webhook_held_deliveries")) == (0, 0)
+    assert value(samples, "webhook_endpoints_disabled_total") == 1  # a counter: the alert saw it
 
 
 async def test_replaying_a_failed_delivery_sends_it_again_under_the_same_webhook_id_keeping_its_attempt_log(

@@ -4,14 +4,14 @@ Until now entitlements stored the oldest overdue due date there, while billing s
 day the payment was more than 7 days late (R-B6). Contracts already marked terminable move to
 billing's meaning: due date + 8 days (billing's default `terminable_after_days` of 7).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

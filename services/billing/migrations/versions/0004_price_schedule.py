@@ -11,8 +11,8 @@ tied to its supplement. An account whose upgrade already switched lost its old p
 marked `legacy_prices`, and `supportctl billing reprice --apply` rebuilds its schedule from
 entitlements' history and credits any month billed twice (docs/guides/operators.md).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 import json
@@ -25,8 +25,8 @@ from alembic import op
 import shared.columns
 from shared.ids import new_id
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
