@@ -154,7 +154,7 @@ async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(c
         customer_id="cust-gen-1", plan_id="o365-standard", mode=m.PurchaseInMode.ADDON,
         licence=m.LicenceRef(product="office365", reference="gen1.onmicrosoft.com"), term_months=12,
         payment_method=m.PurchaseInPaymentMethod.CARD,
-        billing=m.BillingDetails(name="Contoso sp. z o.o.", nip="5260250274", address="ul. Prosta 1, 00-001 Warszawa",
+        billing=m.BillingDetails(name="Contoso sp. z o.o.", nip="1234563218", address="ul. Prosta 1, 00-001 Warszawa",
                                  email="faktury@contoso.pl", payment_instrument=CARD_OK))
     create_purchase = _module(ent, "api.contracts.create_purchase")
     key = str(uuid.uuid4())
