@@ -34,26 +34,6 @@ async def upgrade_pairs(bw: BillingWorld) -> list[tuple[dict[str, Any], dict[str
     return pairs
 
 
-async def bought_and_active(bw: BillingWorld, product: dict[str, Any], plan_id: str, customer: str
-                            ) -> dict[str, Any]:
-    """A contract bought in the shop and activated by an administrator (as if paid by transfer):
-    the matrix below is about what is billed, and the card path has its own tests."""
-    term = 12 if 12 in product["term_months"] else max(product["term_months"])
-    contract = await bw.buy(None, customer_id=customer, plan_id=plan_id, product=product["licence_product"],
-                            term_months=term)
-    activated = await bw.entitlements("admin").post(f"/v1/contracts/{contract['id']}/activate")
-    assert activated.status_code == 200, activated.text
-    return contract
-
-
-async def apply_upgrade(bw: BillingWorld, contract_id: str, plan_id: str, on: date) -> None:
-    """An upgrade requested in the shop, its supplement settled and the plan switched by an
-    administrator (`/upgrade/paid`, what billing's `contract.upgrade_paid` does)."""
-    await upgrade(bw, contract_id, plan_id, on)
-    paid = await bw.entitlements("admin").post(f"/v1/contracts/{contract_id}/upgrade/paid", json={"plan_id": plan_id})
-    assert paid.status_code == 200, paid.text
-
-
 async def wait_for_events(bw: BillingWorld, event_type: str, ids: set[str]) -> None:
     """Until the recording receiver has `event_type` for every contract (cheap: in memory)."""
     async def probe() -> bool:
@@ -76,21 +56,11 @@ async def wait_for_billing(bw: BillingWorld, ids: set[str], test: Any, what: str
         await asyncio.sleep(0.3 if waiting else 0)
 
 
-async def wait_until_active(bw: BillingWorld, ids: set[str]) -> None:
-    await wait_for_events(bw, "contract.activated", ids)
-    await wait_for_billing(bw, ids, lambda account: account["contract_status"] == "active", "to hear of it")
-
-
 async def upgrade(bw: BillingWorld, contract_id: str, plan_id: str, on: date | None = None) -> dict[str, Any]:
     body = {"plan_id": plan_id} | ({"as_of": on.isoformat()} if on else {})
     response = await bw.entitlements("shop").post(f"/v1/contracts/{contract_id}/upgrade", json=body)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def applied_upgrade(account: dict[str, Any]) -> bool:
-    schedule = account["price_schedule"]
-    return len(schedule) == 2 and all(row["state"] == "applied" for row in schedule)
 
 
 def applied(plan_id: str) -> Any:
@@ -99,7 +69,8 @@ def applied(plan_id: str) -> Any:
 
 
 async def run(bw: BillingWorld, period: str, as_of: datetime) -> dict[str, Any]:
-    response = await bw.billing().post("/v1/billing-runs", json={"period": period, "as_of": as_of.isoformat()})
+    response = await bw.billing().post("/v1/billing-runs", json={"period": period, "as_of": as_of.isoformat()},
+                                       timeout=300)  # the run answers when every contract is invoiced
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -109,7 +80,9 @@ async def read_billed(bw: BillingWorld, contract_id: str) -> Billed:
     client = bw.billing()
     for summary in await bw.invoices(contract_id):
         if summary["kind"] == "invoice":
-            billed.add((await client.get(f"/v1/invoices/{summary['id']}")).json())
+            answer = await client.get(f"/v1/invoices/{summary['id']}")
+            assert answer.status_code == 200, answer.text
+            billed.add(answer.json())
     return billed
 
 

@@ -201,6 +201,17 @@ def crm_ticket(ran: Ran) -> None:
     assert ticket["sla"]["reaction_due_at"] and ticket["out_of_scope"] is False, ticket
 
 
+# ---- docs/guides/operators.md ---------------------------------------------------------------------------
+
+@expect("docs/guides/operators.md", "supportctl billing reprice",
+        "the repair after an upgrade: shows what it would issue, then writes it; a platform with no contract "
+        "upgraded before the price schedule has nothing to repair")
+def reprice(ran: Ran) -> None:
+    assert ran.returncode == 0, ran.stderr
+    summaries = re.findall(r"^(\d+) contracts repriced, (\d+) documents (would be issued|issued)", ran.stderr, re.M)
+    assert summaries == [("0", "0", "would be issued"), ("0", "0", "issued")], ran.stderr
+
+
 # ---- examples/crm_sync.py -------------------------------------------------------------------------------
 
 @expect("examples/crm_sync.py", "crm_sync.py serve",
