@@ -11,8 +11,8 @@ from services.billing.api.deps import scoped, settings_of, visible_invoice
 from services.billing.errors import AccountNotFound, InvalidWebhook, InvoiceNotFound
 from services.billing.payments.provider import InvalidWebhookSignature
 from services.billing.schemas import AccountOut, InstrumentIn, ManualPaymentIn, PlanPriceOut, WebhookReceipt
-from services.billing.service.accounts import Accounts
-from services.billing.service.collection import Collection
+from services.billing.service.accounts import AccountService
+from services.billing.service.collection import CollectionService
 from services.billing.service.provider_events import apply_provider_event
 from shared.errors import Conflict, Forbidden, error_responses
 from shared.openapi import standard_webhook_parameters
@@ -49,7 +49,7 @@ async def _account_out(uow, account) -> AccountOut:  # type: ignore[no-untyped-d
             response_model=AccountOut, summary="A contract's billing account",
             responses=error_responses(Forbidden, AccountNotFound))
 async def get_account(contract_id: str, request: Request, uow: UoW, principal: scoped(BILLING_READ)) -> AccountOut:
-    account = await Accounts(uow, settings_of(request)).get(contract_id)
+    account = await AccountService(uow, settings_of(request)).get(contract_id)
     if not principal.may_see(account.customer_id):
         raise AccountNotFound(f"no billing account for contract {contract_id!r}")
     return await _account_out(uow, account)
@@ -62,7 +62,7 @@ async def get_account(contract_id: str, request: Request, uow: UoW, principal: s
             responses=error_responses(Forbidden, AccountNotFound))
 async def put_instrument(contract_id: str, body: InstrumentIn, request: Request, uow: UoW,
                          principal: scoped(BILLING_WRITE)) -> AccountOut:
-    account = await Accounts(uow, settings_of(request)).get(contract_id, for_update=True)
+    account = await AccountService(uow, settings_of(request)).get(contract_id, for_update=True)
     if not principal.may_see(account.customer_id):
         raise AccountNotFound(f"no billing account for contract {contract_id!r}")
     account.payment_method, account.payment_instrument = body.payment_method, body.payment_instrument
@@ -73,7 +73,7 @@ async def put_instrument(contract_id: str, body: InstrumentIn, request: Request,
         for charge in waiting:
             charge.scheduled_for = min(charge.scheduled_for, uow.clock.now())
         if not waiting and not any(c.status in ("unknown", "pending") for c in charges):
-            await Collection(uow, settings_of(request)).schedule(invoice, uow.clock.now(), len(charges) + 1)
+            await CollectionService(uow, settings_of(request)).schedule(invoice, uow.clock.now(), len(charges) + 1)
     await uow.session.flush()
     return await _account_out(uow, account)
 
@@ -90,6 +90,6 @@ async def manual_payment(invoice_id: str, body: ManualPaymentIn, request: Reques
     assert invoice is not None
     if invoice.kind != "invoice" or invoice.status not in ("open", "partially_paid"):
         raise Conflict(f"{invoice.number} is {invoice.status}; nothing is owed on it")
-    payment = await Collection(uow, settings_of(request)).record_payment(invoice, Decimal(body.amount), "manual",
+    payment = await CollectionService(uow, settings_of(request)).record_payment(invoice, Decimal(body.amount), "manual",
                                                                          reference=body.reference)
     return WebhookReceipt(event_id=payment.id, outcome="applied")

@@ -12,10 +12,10 @@ from services.billing import repository as repo
 from services.billing.errors import AccountNotFound, UsageConflict
 from services.billing.models import BillingAccount, Invoice, PendingUsage
 from services.billing.service.amounts import LineIn
-from services.billing.service.collection import Collection
-from services.billing.service.invoicing import Invoicing, Issue
+from services.billing.service.collection import CollectionService
+from services.billing.service.invoicing import InvoicingService, Issue
 from services.billing.service.periods import Period
-from services.billing.service.price_schedule import PriceSchedule, fee_line
+from services.billing.service.price_schedule import PriceScheduleService, fee_line
 from services.billing.service.prices import APPLIED, PENDING
 from services.billing.settings import BillingSettings
 from shared.clock import local_date
@@ -37,13 +37,13 @@ def buyer_of(billing: dict[str, Any]) -> dict[str, Any]:
             "email": billing.get("email")}
 
 
-class Accounts:
+class AccountService:
     def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session
-        self.invoicing = Invoicing(uow, settings)
-        self.collection = Collection(uow, settings)
-        self.prices = PriceSchedule(uow, settings, self.invoicing, self.collection)
+        self.invoicing = InvoicingService(uow, settings)
+        self.collection = CollectionService(uow, settings)
+        self.prices = PriceScheduleService(uow, settings, self.invoicing, self.collection)
 
     def now(self) -> datetime:
         return self.uow.clock.now()

@@ -24,7 +24,7 @@ from shared.uow import UnitOfWork
 TERMINAL = ("succeeded", "partially_paid", "failed", "cancelled")
 
 
-class Collection:
+class CollectionService:
     def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session
