@@ -19,7 +19,7 @@ from services.billing.models import Charge
 from services.billing.payments.provider import (
     Charge as ProviderCharge, ChargeRequest, PaymentProvider, ProviderRejected, ProviderUnavailable,
 )
-from services.billing.service.collection import Collection
+from services.billing.service.collection import CollectionService
 from services.billing.settings import BillingSettings
 from shared.runtime import Runtime
 
@@ -75,7 +75,8 @@ class ChargeRunner:
                 charge.status = "cancelled"  # nothing left to collect
                 return
             if not account.payment_instrument:
-                await Collection(uow, self.settings).outcome(charge, "failed", failure_code="no_payment_instrument")
+                await CollectionService(uow, self.settings).outcome(charge, "failed",
+                                                                    failure_code="no_payment_instrument")
                 result.failed += 1
                 return
             charge.amount, charge.status = left, "unknown"  # from here on, ask the provider before retrying
@@ -99,6 +100,6 @@ class ChargeRunner:
     async def _apply(self, uow, charge: Charge, answer: ProviderCharge) -> None:  # type: ignore[no-untyped-def]
         if answer.status == "unknown":
             return  # still unknown: stays `unknown`, looked up again later
-        await Collection(uow, self.settings).outcome(
+        await CollectionService(uow, self.settings).outcome(
             charge, answer.status, amount_paid=answer.amount_paid, failure_code=answer.failure_code,
             provider_id=answer.id)

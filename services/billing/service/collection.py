@@ -18,13 +18,14 @@ from services.billing.service.invoicing import invoice_event
 from services.billing.service.prices import PENDING
 from services.billing.settings import BillingSettings
 from shared.clock import local_date
+from shared.errors import Conflict
 from shared.ids import new_id
 from shared.uow import UnitOfWork
 
 TERMINAL = ("succeeded", "partially_paid", "failed", "cancelled")
 
 
-class Collection:
+class CollectionService:
     def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session
@@ -67,6 +68,14 @@ class Collection:
             if invoice.status in ("open", "partially_paid") and charge.attempt <= len(retries):
                 await self.schedule(invoice, self.now() + timedelta(days=retries[charge.attempt - 1]),
                                     charge.attempt + 1)
+
+    async def record_manual_payment(self, invoice: Invoice, amount: Decimal, reference: str | None) -> Payment:
+        """A bank transfer recorded by finance (R-B5): only an invoice something is still owed on."""
+        locked = await repo.invoice(self.session, invoice.id, for_update=True)
+        assert locked is not None
+        if locked.kind != "invoice" or locked.status not in ("open", "partially_paid"):
+            raise Conflict(f"{locked.number} is {locked.status}; nothing is owed on it")
+        return await self.record_payment(locked, amount, "manual", reference=reference)
 
     async def record_payment(self, invoice: Invoice, amount: Decimal, source: str, *, charge_id: str | None = None,
                              reference: str | None = None) -> Payment:

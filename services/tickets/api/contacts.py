@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from services.tickets.api.deps import scoped
 from services.tickets.errors import ContactNotFound
 from services.tickets.models import CustomerContact
-from services.tickets.schemas_mail import ContactIn, ContactOut
+from services.tickets.schemas.mail import ContactIn, ContactOut
 from services.tickets.service.contacts import ContactService
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_WRITE

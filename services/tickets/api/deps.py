@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from services.tickets import repository as repo
+from services.tickets.repository import tickets as repo
 from services.tickets.models import Attachment, Ticket, TicketMessage
-from services.tickets.schemas import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
+from services.tickets.schemas.tickets import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
 from services.tickets.service.queue import clock_running
 from services.tickets.service.sla import explain
 from services.tickets.service.tickets import TicketService

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.tickets import repository as repo
+from services.tickets.repository import tickets as repo
 from services.tickets.models import OutageWindow, Ticket
 from services.tickets.service.sla import hours_calendar, minutes_used, target_minutes
 from services.tickets.service.tickets import TicketService
