@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from shared.errors import install_error_handlers
-from shared.idempotency import IdempotentReplay, replay_response
+from shared.web.errors import install_error_handlers
+from shared.web.idempotency import IdempotentReplay, replay_response
 from shared.middleware import EdgeMiddleware
 from shared.openapi import install as install_openapi
 from shared.runtime import Runtime

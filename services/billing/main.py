@@ -16,6 +16,7 @@ from services.billing.settings import BillingSettings
 from shared.app import create_service_app, every
 from shared.clock import Clock
 from shared.runtime import Runtime
+from shared.web.inbox import inbox_router
 
 log = logging.getLogger("billing")
 
@@ -37,7 +38,7 @@ def create_app(settings: BillingSettings | None = None, *, clock: Clock | None =
 
     app = create_service_app(
         runtime, title="Billing", version="1.0.0", description=DESCRIPTION,
-        routers=[invoices.router, runs.router, payments.router, usage.router, build_inbox(settings).router()],
+        routers=[invoices.router, runs.router, payments.router, usage.router, inbox_router(build_inbox(settings))],
         # due charges submitted, unknown ones reconciled; several replicas are safe (SKIP LOCKED)
         background=[every(settings.charge_interval, charges.run_due, log, "charge run")], on_shutdown=[provider.aclose],
     )

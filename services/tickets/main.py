@@ -19,6 +19,7 @@ from services.tickets.smtp_listener import smtp_listener
 from shared.app import create_service_app, every
 from shared.clock import Clock
 from shared.runtime import Runtime
+from shared.web.inbox import inbox_router
 
 log = logging.getLogger("tickets")
 
@@ -48,7 +49,7 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
     app = create_service_app(
         runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
         routers=[tickets.router, sla.router, supervision.router, callbacks.router, remote_sessions.router,
-                 complaints.router, build_inbox(settings, entitlements).router(),
+                 complaints.router, inbox_router(build_inbox(settings, entitlements)),
                  contacts.router, inbound_mail.router, agent_ui.router],
         background=[every(settings.sla_scan_interval, sla_scan, log, "SLA scan"),
                     *([listener.run] if listener else [])], on_shutdown=[entitlements.aclose],

@@ -17,7 +17,7 @@ from shared.errors import Conflict
 from shared.infra_models import OutboxMessage
 from shared.outbox import NO_SINK, OutboxRelay, RelayPolicy
 from shared.settings import EventSink
-from shared.uow import UoW
+from shared.web.uow import UoW
 from tests.entitlements.helpers import buy, purchase_body
 from tests.foundation.conftest import outbox_rows
 
