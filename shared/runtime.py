@@ -40,7 +40,7 @@ from shared.atomic_create import AtomicCreate
 from shared.uow import UnitOfWork
 from shared.webhook_endpoints.component import WebhookEndpoints
 from shared.webhook_endpoints.models import WebhookDelivery, WebhookEndpoint
-from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
+from shared.standard_webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
 
 
 class Runtime:
@@ -73,11 +73,8 @@ class Runtime:
                  **{name: sink for name, (_, sink) in self.extra_sinks.items()},
                  WebhookEndpoints.sink: self.webhook_endpoints.fanout})
         self.deliverer: Deliverer = deliverer
-        self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy(
-            batch_size=settings.relay_batch_size, lease_seconds=settings.relay_lease_seconds,
-            max_attempts=settings.relay_max_attempts, backoff_base=settings.relay_backoff_base,
-            backoff_max=settings.relay_backoff_max, poll_interval=settings.relay_poll_interval),
-            metrics=self.metrics)
+        self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy.from_settings(settings),
+                                 metrics=self.metrics)
         self.creates = AtomicCreate(self.db, source=settings.service_name, resolve_sinks=self.resolve_sinks)
 
     def resolve_sinks(self, event_type: str) -> list[str]:

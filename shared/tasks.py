@@ -22,6 +22,17 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[object]]) -> None:
         _, pending = await asyncio.wait(pending, timeout=RECANCEL_SECONDS)
 
 
+async def drain_rounds(round_: Callable[[], Awaitable[int]], max_rounds: int = 100) -> int:
+    """Run rounds until one does nothing (tests and tools); returns the work done in all."""
+    total = 0
+    for _ in range(max_rounds):
+        n = await round_()
+        total += n
+        if n == 0:
+            break
+    return total
+
+
 class WakeableLoop:
     """A background job of rounds (the outbox relay, the webhook dispatcher): after a round that
     did work the next one starts at once; after an idle one it waits for `wake()` (a commit) or
