@@ -48,7 +48,8 @@ TICKETS_OVERRIDES = {
 PHASES: common.Categories = [
     ("outbox relay (background task, woken after each commit)", ("run_forever (shared/outbox.py",)),
     ("JWT verification (shared/auth.py)", ("(shared/auth.py",)),
-    ("idempotency: re-read the key + store the response (respond)", ("Idempotency.respond (shared/web/idempotency.py",)),
+    ("idempotency: re-read the key + store the response (respond)",
+     ("Idempotency.respond (shared/web/idempotency.py",)),
     ("idempotency: body + fingerprint + look-up + INSERT in a SAVEPOINT (begin)",
      ("(shared/web/idempotency.py",)),
     ("entitlements look-up (services/tickets/clients.py: cache, HTTP)", ("(services/tickets/clients.py",)),

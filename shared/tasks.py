@@ -36,8 +36,9 @@ async def drain_rounds(round_: Callable[[], Awaitable[int]], max_rounds: int = 1
 class WakeableLoop:
     """A background job of rounds (the outbox relay, the webhook dispatcher): after a round that
     did work the next one starts at once; after an idle one it waits for `wake()` (a commit) or
-    `poll_interval` (other replicas' work). A failing round is logged and the loop goes on (a
-    database hiccup must not end it); `stop()` ends it for sure."""
+    `poll_interval` (other replicas' work, work that comes with time). A `poll_interval` of 0 or
+    less disables the loop (tests drive such rounds themselves). A failing round is logged and
+    the loop goes on (a database hiccup must not end it); `stop()` ends it for sure."""
 
     def __init__(self, round_: Callable[[], Awaitable[int]], *, name: str, poll_interval: float,
                  log: logging.Logger) -> None:
@@ -68,7 +69,7 @@ class WakeableLoop:
                 self._wake.clear()
 
     def start(self) -> None:
-        if self.task is None:
+        if self.task is None and self.poll_interval > 0:
             self.task = asyncio.create_task(self.run_forever(), name=self.name)
 
     async def stop(self) -> None:

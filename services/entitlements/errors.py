@@ -21,7 +21,8 @@ class ContractNotFound(NotFound, code="contract_not_found",
 
 
 class LicenceNotFound(Unprocessable, code="licence_not_found",
-                      message="The licence is not known; a standalone purchase needs a licence the customer holds (R-E2)."):
+                      message=("The licence is not known; a standalone purchase needs a licence the customer holds "
+                               "(R-E2).")):
     pass
 
 
@@ -143,5 +144,6 @@ class InvalidNip(Unprocessable):
 
 
 class BuyerIsSeller(Unprocessable, code="buyer_is_seller",
-                    message="The buyer's NIP is the seller's own: a VAT invoice cannot be issued to the seller itself."):
+                    message=("The buyer's NIP is the seller's own: a VAT invoice cannot be issued to the seller "
+                             "itself.")):
     pass

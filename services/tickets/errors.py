@@ -107,7 +107,8 @@ class ComplaintNotFound(NotFound, code="complaint_not_found",
 
 
 class ComplaintWindowClosed(Unprocessable, code="complaint_window_closed",
-                            message="A complaint about a remote-help session is accepted only until the end of that business day (R-S5)."):
+                            message=("A complaint about a remote-help session is accepted only until the end of that "
+                                     "business day (R-S5).")):
     pass
 
 

@@ -32,8 +32,8 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
         except BaseException:
             await session.rollback()
             raise
-    if uow.events.to_deliver:
-        runtime.after_commit()
+    if uow.events.to_deliver or uow.wakes:
+        runtime.after_commit(uow)
 
 
 UoW = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]

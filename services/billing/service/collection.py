@@ -21,6 +21,7 @@ from shared.clock import local_date
 from shared.ids import new_id
 from shared.uow import UnitOfWork
 
+CHARGE_LOOP = "charges"  # the charge runner's loop (service/charge_runner.py)
 TERMINAL = ("succeeded", "partially_paid", "failed", "cancelled")
 
 
@@ -40,6 +41,7 @@ class Collection:
                         created_at=self.now(), updated_at=self.now())
         self.session.add(charge)
         await self.session.flush()
+        self.uow.wake(CHARGE_LOOP)  # submitted right after the commit; the runner's timer is the fallback
         return charge
 
     async def outcome(self, charge: Charge, status: str, *, amount_paid: Decimal = Decimal("0.00"),
