@@ -33,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SUPPORTCTL = Path(sys.executable).with_name("supportctl")
 PAYING_CARD = "4242424242424242"  # services/paysandbox/scenarios.py: paid
 SANDBOX_DELAY = 0.2  # services/paysandbox/app.py: processing_delay, seconds from create to settlement
-STARTUP_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 180.0
 ACTIVE_TIMEOUT = 30.0
 
 
@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
               "TICKETS_SMTP_LISTEN_PORT": "0"}
     with tempfile.TemporaryDirectory(prefix="bench-purchase-") as data:
         env = {**os.environ, **ports, "SUPPORT_DATA_DIR": data}
+        log = open(Path(data) / "up.log", "w")  # shown when the platform does not start
         up = subprocess.Popen([str(SUPPORTCTL), "up", "--data-dir", data], cwd=REPO_ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             urls = [f"http://127.0.0.1:{ports[spec.env_prefix + 'PORT']}" for spec in registry.SERVICES.values()]
             _wait_up(urls)
