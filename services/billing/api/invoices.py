@@ -16,11 +16,11 @@ from services.billing.schemas import CreditNoteIn, InvoiceOut
 from services.billing.document import document_of
 from services.billing.service.invoicing import InvoicingService
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, error_responses
-from shared.idempotency import IdempotencyRequired
+from shared.web.idempotency import IdempotencyRequired
 from shared.openapi import binary_response
 from shared.roles import BILLING_ADMIN, BILLING_READ
 from shared.schemas import Page, keyset_page
-from shared.uow import ReadUoW, UoW
+from shared.web.uow import ReadUoW, UoW
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 

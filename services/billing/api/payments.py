@@ -16,7 +16,7 @@ from services.billing.service.provider_events import apply_provider_event
 from shared.errors import Conflict, Forbidden, error_responses
 from shared.openapi import standard_webhook_parameters
 from shared.roles import BILLING_ADMIN, BILLING_READ, BILLING_WRITE
-from shared.uow import UoW
+from shared.web.uow import UoW
 
 router = APIRouter(tags=["payments"])
 

@@ -9,10 +9,10 @@ from services.billing.api.deps import settings_of
 from services.billing.errors import AccountNotFound, UsageConflict
 from services.billing.schemas import UsageIn, UsageOut
 from services.billing.service.accounts import AccountService
-from shared.auth import scoped
+from shared.web.auth import scoped
 from shared.errors import Forbidden, error_responses
 from shared.roles import BILLING_WRITE
-from shared.uow import UoW
+from shared.web.uow import UoW
 
 router = APIRouter(tags=["usage"])
 

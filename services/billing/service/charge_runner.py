@@ -40,6 +40,11 @@ class ChargeRunner:
     def __init__(self, runtime: Runtime, settings: BillingSettings, provider: PaymentProvider) -> None:
         self.runtime, self.settings, self.provider = runtime, settings, provider
 
+    async def run_round(self) -> int:
+        """One round of the background loop: how many charges got an answer (0: idle)."""
+        result = await self.run_due()
+        return result.submitted + result.reconciled + result.failed
+
     async def run_due(self, now: datetime | None = None, limit: int = 50) -> ChargeRunResult:
         now = now or self.runtime.clock.now()
         result = ChargeRunResult()
@@ -95,7 +100,7 @@ class ChargeRunner:
             charge = await repo.charge(session, charge_id=charge_id, for_update=True)
             assert charge is not None
             await self._apply(uow, charge, answer)
-        self.runtime.after_commit()
+        self.runtime.after_commit(uow)
 
     async def _apply(self, uow, charge: Charge, answer: ProviderCharge) -> None:  # type: ignore[no-untyped-def]
         if answer.status == "unknown":

@@ -22,6 +22,7 @@ from shared.errors import Conflict
 from shared.ids import new_id
 from shared.uow import UnitOfWork
 
+CHARGE_LOOP = "charges"  # the charge runner's loop (service/charge_runner.py)
 TERMINAL = ("succeeded", "partially_paid", "failed", "cancelled")
 
 
@@ -41,6 +42,7 @@ class CollectionService:
                         created_at=self.now(), updated_at=self.now())
         self.session.add(charge)
         await self.session.flush()
+        self.uow.wake(CHARGE_LOOP)  # submitted right after the commit; the runner's timer is the fallback
         return charge
 
     async def outcome(self, charge: Charge, status: str, *, amount_paid: Decimal = Decimal("0.00"),

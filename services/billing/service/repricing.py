@@ -26,7 +26,7 @@ async def reprice_legacy_accounts(runtime: Runtime, settings: BillingSettings, *
                 repairs.append(await LegacyPriceService(accounts.prices, client).repair(account))
                 if apply:
                     await session.commit()
-                    runtime.after_commit()
+                    runtime.after_commit(accounts.uow)
                 else:
                     await session.rollback()
     finally:

@@ -62,12 +62,15 @@ class BillingRun:
             contracts = [a.contract_id for a in await repo.billable_accounts(session)]
         result.contracts = len(contracts)
         for done, contract_id in enumerate(contracts, start=1):
+            uow = None
             try:
                 async with self.runtime.db.transaction() as session:
-                    await self._one(self.runtime.unit_of_work(session), contract_id, period, as_of, result)
+                    uow = self.runtime.unit_of_work(session)
+                    await self._one(uow, contract_id, period, as_of, result)
             except IntegrityError:  # a concurrent run invoiced it first (unique per contract and period)
                 result.already_invoiced += 1
-            self.runtime.after_commit()
+                uow = None
+            self.runtime.after_commit(uow)
             if progress:
                 progress(done, len(contracts))
         return result
@@ -124,8 +127,9 @@ class DunningRun:
             contracts = list(await repo.accounts_with_open_invoices(session))
         for contract_id in contracts:
             async with self.runtime.db.transaction() as session:
-                await self._one(self.runtime.unit_of_work(session), contract_id, as_of, result)
-            self.runtime.after_commit()
+                uow = self.runtime.unit_of_work(session)
+                await self._one(uow, contract_id, as_of, result)
+            self.runtime.after_commit(uow)
         return result
 
     async def _one(self, uow, contract_id: str, as_of: datetime,  # type: ignore[no-untyped-def]

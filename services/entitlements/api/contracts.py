@@ -18,7 +18,7 @@ from services.entitlements.schemas import (
     TransferIn,
 )
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.idempotency import IdempotencyRequired
+from shared.web.idempotency import IdempotencyRequired
 from shared.roles import CONTRACTS_MANAGE, CONTRACTS_READ, CONTRACTS_WRITE
 from shared.schemas import Page
 

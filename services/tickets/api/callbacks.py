@@ -16,7 +16,7 @@ from services.tickets.models import CallbackAttempt, CallbackRequest
 from services.tickets.schemas.care import AttemptIn, CallbackIn, CallbackOut, CallbackStatus, PlannedAttemptOut
 from services.tickets.service.callbacks import CallbackService
 from shared.errors import Forbidden, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.idempotency import IdempotencyOptional
+from shared.web.idempotency import IdempotencyOptional
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
 from shared.schemas import Page, keyset_page
 

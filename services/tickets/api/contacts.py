@@ -14,7 +14,7 @@ from services.tickets.service.contacts import ContactService
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_WRITE
 from shared.schemas import Email as EmailAddress, Page, keyset_page
-from shared.uow import UoW
+from shared.web.uow import UoW
 
 router = APIRouter(prefix="/v1/contacts", tags=["e-mail channel"])
 

@@ -22,7 +22,7 @@ from services.tickets.schemas.tickets import (
     AssignIn, HistoryOut, MessageIn, MessageOut, NoteIn, RequestDetailsIn, TicketDetailOut, TicketIn, TicketOut,
 )
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.atomic_create import Prepared, create_once
+from shared.web.create_once import Prepared, create_once
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
 from shared.schemas import Page
 

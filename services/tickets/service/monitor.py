@@ -29,6 +29,9 @@ def excused_by(windows: list[OutageWindow], ticket: Ticket) -> OutageWindow | No
     return None
 
 
+SLA_LOOP = "sla_scan"  # the runtime's background loop of SLA scans (main.py)
+
+
 class SlaMonitor:
     def __init__(self, tickets: TicketService, warning_ratio: float) -> None:
         self.tickets, self.warning_ratio = tickets, warning_ratio
