@@ -50,14 +50,14 @@ class AccountService:
     def now(self) -> datetime:
         return self.uow.clock.now()
 
-    async def get(self, contract_id: str, *, for_update: bool = False) -> BillingAccount:
+    async def get(self, contract_id: str, *, for_update: bool = False,
+                  seen_by: Principal | None = None) -> BillingAccount:
         return found(await repo.account(self.session, contract_id, for_update=for_update),
-                     AccountNotFound(f"no billing account for contract {contract_id!r}"))
+                     AccountNotFound(f"no billing account for contract {contract_id!r}"), seen_by=seen_by)
 
     async def visible(self, contract_id: str, principal: Principal, *, for_update: bool = False) -> BillingAccount:
         """The account, or 404 when it does not exist or belongs to another customer (no existence leak)."""
-        return found(await repo.account(self.session, contract_id, for_update=for_update),
-                     AccountNotFound(f"no billing account for contract {contract_id!r}"), seen_by=principal)
+        return await self.get(contract_id, for_update=for_update, seen_by=principal)
 
     async def price_schedule(self, account: BillingAccount) -> Sequence[PlanPrice]:
         return await repo.price_schedule(self.session, account.contract_id)

@@ -157,15 +157,14 @@ class ContractService:
 
     # ---- reading -----------------------------------------------------------------------------
 
-    async def get(self, contract_id: str, *, for_update: bool = False) -> Contract:
+    async def get(self, contract_id: str, *, for_update: bool = False, seen_by: Principal | None = None) -> Contract:
         return found(await repo.get_contract(self.session, contract_id, for_update=for_update),
-                     ContractNotFound(f"contract {contract_id!r} does not exist"))
+                     ContractNotFound(f"contract {contract_id!r} does not exist"), seen_by=seen_by)
 
     async def visible(self, contract_id: str, principal: Principal) -> Contract:
         """Object-level check: a customer sees only its own contracts; anyone else's answers exactly
         like a contract that does not exist (same code and detail: no existence leak)."""
-        return found(await repo.get_contract(self.session, contract_id),
-                     ContractNotFound(f"contract {contract_id!r} does not exist"), seen_by=principal)
+        return await self.get(contract_id, seen_by=principal)
 
     async def list_with_licences(self, *, customer_id: str | None, status: str | None, after: str | None,
                                  limit: int) -> tuple[list[tuple[Contract, Licence]], str | None]:

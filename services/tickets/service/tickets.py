@@ -46,13 +46,13 @@ class TicketService:
 
     # ---- reading -----------------------------------------------------------------------------
 
-    async def get(self, ticket_id: str, *, for_update: bool = False) -> Ticket:
+    async def get(self, ticket_id: str, *, for_update: bool = False, seen_by: Principal | None = None) -> Ticket:
         return found(await repo.get_ticket(self.session, ticket_id, for_update=for_update),
-                     TicketNotFound(f"ticket {ticket_id!r} does not exist"))
+                     TicketNotFound(f"ticket {ticket_id!r} does not exist"), seen_by=seen_by)
 
     async def visible(self, ticket_id: str, principal: Principal, *, for_update: bool = False) -> Ticket:
-        return found(await repo.get_ticket(self.session, ticket_id, for_update=for_update),
-                     TicketNotFound(f"ticket {ticket_id!r} does not exist"), seen_by=principal)
+        """The ticket, or 404 when it is another customer's (no existence leak)."""
+        return await self.get(ticket_id, for_update=for_update, seen_by=principal)
 
     async def pause_intervals(self, ticket: Ticket) -> list[tuple[datetime, datetime]]:
         now = self.now()
