@@ -40,8 +40,9 @@ from services.cli.devenv import DATA_DIR_ENV, MAILSINK_PORT_ENV, PAYSANDBOX_PORT
 from services.registry import SERVICES
 from shared.devkeys import DEV_KID, ensure_dev_keys, mint_token
 from shared.migrations import upgrade
-from tests.databases import PG_ADMIN_DSN
-from tests.served import free_port
+from tests.support.databases import PG_ADMIN_DSN
+from tests.support.served import free_port
+from tests.support.waiting import until as wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -385,16 +386,9 @@ class Platform:
         return [m for m in self.mails() if f"[#{ticket_id}]" in str(m["Subject"])]
 
 
-async def until(probe: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0, interval: float = 0.1) -> T:
-    """Polls `await probe()` until it is truthy; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(interval)
+async def until(probe: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0) -> T:
+    """The shared wait with the whole platform's patience (five processes on PostgreSQL)."""
+    return await wait_until(probe, what, timeout, interval=0.1)
 
 
 # ---- dates -----------------------------------------------------------------------------------
