@@ -377,9 +377,9 @@ class Platform:
         return [m for m in self.mails() if f"[#{ticket_id}]" in str(m["Subject"])]
 
 
-async def until(probe: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0) -> T:
+async def until(probe: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0, interval: float = 0.1) -> T:
     """The shared wait with the whole platform's patience (five processes on PostgreSQL)."""
-    return await wait_until(probe, what, timeout, interval=0.1)
+    return await wait_until(probe, what, timeout, interval)
 
 
 # ---- dates -----------------------------------------------------------------------------------
