@@ -14,6 +14,7 @@ from services.billing.schemas import AccountOut, InstrumentIn, ManualPaymentIn, 
 from services.billing.service.accounts import Accounts
 from services.billing.service.collection import Collection
 from services.billing.service.provider_events import apply_provider_event
+from services.billing.statuses import ChargeStatus, InvoiceKind, UNPAID
 from shared.errors import Conflict, Forbidden, error_responses
 from shared.openapi import standard_webhook_parameters
 from shared.roles import BILLING_ADMIN, BILLING_READ, BILLING_WRITE
@@ -69,10 +70,10 @@ async def put_instrument(contract_id: str, body: InstrumentIn, request: Request,
     account.updated_at = uow.clock.now()
     for invoice in await repo.unpaid_invoices(uow.session, contract_id):  # try the new instrument now
         charges = await repo.charges_of(uow.session, invoice.id)
-        waiting = [c for c in charges if c.status == "scheduled"]
+        waiting = [c for c in charges if c.status == ChargeStatus.SCHEDULED]
         for charge in waiting:
             charge.scheduled_for = min(charge.scheduled_for, uow.clock.now())
-        if not waiting and not any(c.status in ("unknown", "pending") for c in charges):
+        if not waiting and not any(c.status in (ChargeStatus.UNKNOWN, ChargeStatus.PENDING) for c in charges):
             await Collection(uow, settings_of(request)).schedule(invoice, uow.clock.now(), len(charges) + 1)
     await uow.session.flush()
     return await _account_out(uow, account)
@@ -88,7 +89,7 @@ async def manual_payment(invoice_id: str, body: ManualPaymentIn, request: Reques
     invoice = await visible_invoice(uow, invoice_id, principal)
     invoice = await repo.invoice(uow.session, invoice.id, for_update=True)
     assert invoice is not None
-    if invoice.kind != "invoice" or invoice.status not in ("open", "partially_paid"):
+    if invoice.kind != InvoiceKind.INVOICE or invoice.status not in UNPAID:
         raise Conflict(f"{invoice.number} is {invoice.status}; nothing is owed on it")
     payment = await Collection(uow, settings_of(request)).record_payment(invoice, Decimal(body.amount), "manual",
                                                                          reference=body.reference)
