@@ -151,9 +151,9 @@ async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(c
     m = _module(ent, "models")
     shop = ent.AuthenticatedClient(base_url=platform.urls["entitlements"], token=platform.token("shop"))
     body = m.PurchaseIn(
-        customer_id="cust-gen-1", plan_id="o365-standard", mode=m.PurchaseInMode.ADDON,
+        customer_id="cust-gen-1", plan_id="o365-standard", mode=m.ContractMode.ADDON,
         licence=m.LicenceRef(product="office365", reference="gen1.onmicrosoft.com"), term_months=12,
-        payment_method=m.PurchaseInPaymentMethod.CARD,
+        payment_method=m.PaymentMethod.CARD,
         billing=m.BillingDetails(name="Contoso sp. z o.o.", nip="1234563218", address="ul. Prosta 1, 00-001 Warszawa",
                                  email="faktury@contoso.pl", payment_instrument=CARD_OK))
     create_purchase = _module(ent, "api.contracts.create_purchase")
