@@ -190,7 +190,7 @@ async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(c
                                        token=platform.token("customer", customer_id="cust-gen-1"))
     ticket_in = t.TicketIn(customer_id="cust-gen-1", product="office365-support", subject="Teams calls drop",
                            description="Every Teams call drops after about five minutes since Monday.",
-                           category="basic_config_help", channel=t.TicketInChannel.API,
+                           category="basic_config_help", channel=t.Channel.API,
                            contact=t.Contact(name="Anna Nowak", email="anna@contoso.pl"),
                            licence_reference="gen1.onmicrosoft.com")
     async with customer:
