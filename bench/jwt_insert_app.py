@@ -25,8 +25,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import make_url
 
 from services.tickets.settings import TicketsSettings
-from shared.auth import Authenticator, Principal, require
-from shared.errors import install_error_handlers
+from shared.auth import Authenticator, Principal
+from shared.web.auth import require
+from shared.web.errors import install_error_handlers
 from shared.roles import TICKETS_WRITE
 
 Writer = Annotated[Principal, Depends(require(TICKETS_WRITE))]

@@ -14,8 +14,9 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query
 
 from services.entitlements.settings import EntitlementsSettings
-from shared.auth import Authenticator, Principal, require
-from shared.errors import install_error_handlers
+from shared.auth import Authenticator, Principal
+from shared.web.auth import require
+from shared.web.errors import install_error_handlers
 from shared.roles import ENTITLEMENTS_READ
 
 Reader = Annotated[Principal, Depends(require(ENTITLEMENTS_READ))]

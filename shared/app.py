@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable, Iterable, Literal
 
@@ -15,8 +14,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from shared.errors import install_error_handlers
-from shared.idempotency import IdempotentReplay, replay_response
+from shared.web.errors import install_error_handlers
+from shared.web.idempotency import IdempotentReplay, replay_response
 from shared.middleware import EdgeMiddleware
 from shared.openapi import install as install_openapi
 from shared.runtime import Runtime
@@ -25,23 +24,6 @@ from shared.tasks import cancel_and_wait
 
 ReadinessCheck = Callable[[Runtime], Awaitable[None]]
 BackgroundJob = Callable[[], Awaitable[None]]  # runs for the app's lifetime; cancelled at shutdown
-
-
-def every(seconds: float, round_: Callable[[], Awaitable[object]], log: logging.Logger, what: str) -> BackgroundJob:
-    """A background job that runs `round_` every `seconds` (0 or less: never) and outlives a
-    failed round, which is logged."""
-    async def job() -> None:
-        if seconds <= 0:
-            return
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await round_()
-            except Exception:  # noqa: BLE001 - the job must outlive a failed round
-                log.exception("%s failed", what)
-
-    job.__name__ = what.replace(" ", "_")
-    return job
 
 
 class Readiness(BaseModel):

@@ -1,6 +1,7 @@
 """Bearer-token authentication and scope checks. The only module that touches python-jose's
 verification: RS256/ES256 pinned, `iss`/`aud`/`exp` required and checked, keys from a JWKS
-file or URL. 401 when the token is missing or invalid, 403 when it lacks the scope."""
+file or URL. 401 when the token is missing or invalid. The request dependencies (the bearer
+header, the scope checks: 403) are in shared/web/auth.py."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Any
 
 import httpx
-from fastapi import Depends, Request
 from jose import jwk, jws, jwt
 from jose.exceptions import JOSEError
 
-from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.errors import NotFound, Unauthorized
 
 log = logging.getLogger("shared.auth")
 
@@ -142,42 +142,3 @@ class Authenticator:
         roles = claims.get("roles") or ()
         return Principal(sub=str(claims["sub"]), scopes=scopes, roles=tuple(roles),
                          customer_id=claims.get("customer_id"), claims=claims)
-
-
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing bearer token")
-    return token.strip()
-
-
-async def current_principal(request: Request) -> Principal:
-    cached = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
-    principal = await request.app.state.authenticator.authenticate(_bearer(request))
-    request.state.principal = principal
-    return principal
-
-
-current_principal.authenticates = True  # type: ignore[attr-defined] # read by shared/openapi.py: bearer needed
-
-
-def require(*scopes: str) -> Callable[..., Any]:
-    """Dependency: the caller's principal, which must hold every scope listed (else 403)."""
-
-    async def _dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        missing = [s for s in scopes if not principal.has(s)]
-        if missing:
-            raise Forbidden(f"token lacks scope {' '.join(missing)}")
-        return principal
-
-    _dependency.__name__ = "require_" + "_".join(s.replace(":", "_") for s in scopes)
-    _dependency.required_scopes = scopes  # type: ignore[attr-defined] # the route's `security` (shared/openapi.py)
-    return _dependency
-
-
-def scoped(*scopes: str) -> type[Principal]:
-    """A route parameter type: the caller's principal, holding every scope listed (else 403)."""
-    return Annotated[Principal, Depends(require(*scopes))]  # type: ignore[return-value]

@@ -6,7 +6,7 @@
     cal.explain(accepted_at, 240, pauses).text                             # "due Mon 23 Nov 2026 …"
 
 The calendar is the plan's weekly opening intervals per weekday in the plan's time zone, minus
-the country's public holidays (the `holidays` package; Poland including 24 December from 2025
+the country's public holidays (shared/public_holidays.py: Poland including 24 December from 2025
 on) and minus declared closures (force majeure, security pauses: R-T6, R-T10). With
 `round_the_clock=True` every business day is open 00:00–24:00 local time (o365-free: its 24 h
 estimate / 48 h limit count business days round the clock).
@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterator, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_lib
+from shared.public_holidays import public_holidays
 
 __all__ = ["Calendar", "Explanation", "Interval", "WEEKDAYS"]
 
@@ -300,12 +300,7 @@ class Calendar:
         if found is None:
             found = {}
             if self._country is not None:
-                found = dict(holidays_lib.country_holidays(self._country, years=year))
-                if self._country.upper() in ("PL", "POL") and year >= 2025 and date(year, 12, 24) not in found:
-                    # Christmas Eve is a Polish public holiday from 2025 on (Act of 6 Dec 2024
-                    # amending the public-holidays act). `holidays` has it in the installed
-                    # version (0.109); older releases that pyproject still allows do not.
-                    found[date(year, 12, 24)] = "Christmas Eve"
+                found = dict(public_holidays(self._country, year))
             self._holiday_cache[year] = found
         return found
 

@@ -1,23 +1,14 @@
 """Domain errors with stable codes, rendered once as `{"error": code, "detail": message}`.
 
-Services raise these (never HTTPException); `install_error_handlers` maps them to HTTP in one
-place, and `error_responses` documents them in the OpenAPI `responses` of each route.
+Services raise these (never HTTPException); `shared.web.errors.install_error_handlers` maps them
+to HTTP in one place, and `error_responses` documents them in the OpenAPI `responses` of each route.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from shared.context import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, request_id_var
-
-log = logging.getLogger("shared.errors")
 
 
 class FieldError(BaseModel):
@@ -33,6 +24,17 @@ class DomainError(Exception):
     code: ClassVar[str] = "bad_request"
     message: ClassVar[str] = "The request cannot be processed."
 
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, message: str | None = None,
+                          **kwargs: Any) -> None:
+        """`class Gone(DomainError, status=410, code="gone", message="…")`: one line per error."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+        if message is not None:
+            cls.message = message
+
     def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None) -> None:
         self.detail = detail or self.message
         self.headers = headers
@@ -42,55 +44,45 @@ class DomainError(Exception):
         return {"error": self.code, "detail": self.detail}
 
 
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
-    message = "A valid bearer token is required."
-
+class Unauthorized(DomainError, status=401, code="unauthorized",
+                   message="A valid bearer token is required."):
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
-    message = "The token does not grant this operation."
+class Forbidden(DomainError, status=403, code="forbidden",
+                message="The token does not grant this operation."):
+    pass
 
 
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-    message = "No such resource."
+class NotFound(DomainError, status=404, code="not_found",
+               message="No such resource."):
+    pass
 
 
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
-    message = "The request conflicts with the current state."
+class Conflict(DomainError, status=409, code="conflict",
+               message="The request conflicts with the current state."):
+    pass
 
 
-class Unprocessable(DomainError):
-    status = 422
-    code = "unprocessable"
-    message = "The request is well-formed but cannot be applied."
+class Unprocessable(DomainError, status=422, code="unprocessable",
+                    message="The request is well-formed but cannot be applied."):
+    pass
 
 
-class IdempotencyKeyRequired(DomainError):
-    status = 400
-    code = "idempotency_key_required"
-    message = "This operation needs an Idempotency-Key header."
+class IdempotencyKeyRequired(DomainError, status=400, code="idempotency_key_required",
+                             message="This operation needs an Idempotency-Key header."):
+    pass
 
 
-class IdempotencyKeyReused(DomainError):
-    status = 422
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was used with a different request."
+class IdempotencyKeyReused(DomainError, status=422, code="idempotency_key_reused",
+                           message="This Idempotency-Key was used with a different request."):
+    pass
 
 
-class IdempotencyInProgress(DomainError):
-    status = 409
-    code = "idempotency_key_in_progress"
-    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+class IdempotencyInProgress(DomainError, status=409, code="idempotency_key_in_progress",
+                            message="A request with this Idempotency-Key is still being processed; retry shortly."):
+    pass
 
 
 # Pydantic custom error types that are domain codes of their own (e.g. `invalid_nip`).
@@ -103,56 +95,8 @@ def register_validation_code(code: str) -> str:
     return code
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
-def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
-    errors = exc.errors()
-    fields = [
-        {"field": _field_path(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
-    first = errors[0] if errors else {}
-    code = "validation_error"
-    if first.get("type") in _VALIDATION_CODES:
-        code = first["type"]
-    elif first.get("type") == "json_invalid":
-        code = "invalid_json"
-    elif first.get("type") == "extra_forbidden":
-        code = "unknown_field"
-    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or "invalid request"
-    return {"error": code, "detail": detail, "fields": fields}
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_validation_body(exc), status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
-        code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return JSONResponse({"error": code, "detail": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Starlette runs this handler outside every middleware (ServerErrorMiddleware), so the
-        # request id is taken back from the scope for the log line and the response header.
-        rid = request.scope.get(REQUEST_ID_SCOPE_KEY)
-        token = request_id_var.set(rid)
-        try:
-            log.exception("unhandled error", extra={"path": request.url.path})
-        finally:
-            request_id_var.reset(token)
-        return JSONResponse({"error": "internal_error", "detail": "An unexpected error occurred; it has been logged."},
-                            status_code=500, headers={REQUEST_ID_HEADER: rid} if rid else None)
+def validation_codes() -> frozenset[str]:
+    return frozenset(_VALIDATION_CODES)
 
 
 # The marker `error_responses` leaves in a route's `responses`: code → message per status.

@@ -7,18 +7,14 @@ The inbox row and the handler's effects commit together; a repeated delivery fin
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Awaitable, Callable, Literal
+from typing import Any, Awaitable, Callable, Literal
 
-from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shared.auth import Principal, require
-from shared.errors import error_responses
 from shared.infra_models import InboxEvent
-from shared.roles import EVENTS_PUBLISH
-from shared.uow import UoW, UnitOfWork
+from shared.uow import UnitOfWork
 
 
 class EventEnvelope(BaseModel):
@@ -66,17 +62,3 @@ class Inbox:
         if handler is not None:
             await handler(uow, event)
         return EventReceipt(event_id=event.id, outcome=outcome)
-
-    def router(self) -> APIRouter:
-        router = APIRouter(tags=["events"])
-
-        @router.post("/v1/events", operation_id="receiveEvent",
-                     response_model=EventReceipt, summary="Receive an event from another service",
-                     description="Applies the event at most once (inbox). Unknown event types are acknowledged "
-                                 "and ignored. Requires the `events:publish` scope (service tokens).",
-                     responses=error_responses())
-        async def receive_event(event: EventEnvelope, uow: UoW,
-                                _: Annotated[Principal, Depends(require(EVENTS_PUBLISH))]) -> EventReceipt:
-            return await self.apply(uow, event)
-
-        return router

@@ -8,7 +8,7 @@ here runs per request: FastAPI builds the document on the first `/openapi.json` 
   integrator's identity provider or `supportctl token`, there is no token endpoint to name, and
   a bearer scheme gives Swagger UI's Authorize button a plain token field.
 - **Idempotency-Key**: a header parameter wherever the route reads it, required where a missing
-  key is 400 `idempotency_key_required` (shared/idempotency.py), optional where it is honoured.
+  key is 400 `idempotency_key_required` (shared/web/idempotency.py), optional where it is honoured.
 - **Errors**: each route's error responses carry a schema whose `error` is an enum of exactly
   the codes that route lists (`error_responses`), plus those its dependencies raise (401
   `unauthorized`, 403 `forbidden`, the idempotency codes).

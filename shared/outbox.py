@@ -16,7 +16,7 @@ import fnmatch
 import logging
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Protocol
 
@@ -29,8 +29,8 @@ from shared.db import Database
 from shared.ids import new_id
 from shared.infra_models import OutboxMessage
 from shared.metrics import ServiceMetrics
-from shared.settings import EventSink
-from shared.tasks import WakeableLoop
+from shared.settings import EventSink, ServiceSettings
+from shared.tasks import WakeableLoop, drain_rounds
 
 log = logging.getLogger("shared.outbox")
 
@@ -128,14 +128,23 @@ async def close_deliverers(deliverers: Iterable[Any]) -> None:
         raise errors[0]
 
 
+def _setting(name: str) -> Any:
+    """The default of the service setting `relay_<name>`: the defaults are written once, there."""
+    return ServiceSettings.model_fields[f"relay_{name}"].default
+
+
 @dataclass
 class RelayPolicy:
-    batch_size: int = 50
-    lease_seconds: int = 30
-    max_attempts: int = 12
-    backoff_base: float = 1.0
-    backoff_max: float = 600.0
-    poll_interval: float = 1.0
+    batch_size: int = _setting("batch_size")
+    lease_seconds: int = _setting("lease_seconds")
+    max_attempts: int = _setting("max_attempts")
+    backoff_base: float = _setting("backoff_base")
+    backoff_max: float = _setting("backoff_max")
+    poll_interval: float = _setting("poll_interval")
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> "RelayPolicy":
+        return cls(**{f.name: getattr(settings, f"relay_{f.name}") for f in fields(cls)})
 
     def backoff(self, attempts: int) -> timedelta:
         """Full-jitter exponential backoff: base·2^(n-1), capped, times a random factor in [0.5, 1]."""
@@ -234,13 +243,7 @@ class OutboxRelay:
 
     async def drain(self, max_rounds: int = 100) -> int:
         """Deliver until nothing is due (tests and CLI)."""
-        total = 0
-        for _ in range(max_rounds):
-            n = await self.run_once()
-            total += n
-            if n == 0:
-                break
-        return total
+        return await drain_rounds(self.run_once, max_rounds)
 
     def start(self) -> None:
         self.loop.start()

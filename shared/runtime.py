@@ -19,7 +19,8 @@ service adds its own counters and gauges to them when it builds its app."""
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Mapping, Sequence
+import logging
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from datetime import datetime
 
@@ -37,10 +38,14 @@ from shared.outbox import (
 )
 from shared.settings import ServiceSettings
 from shared.atomic_create import AtomicCreate
+from shared.tasks import WakeableLoop
 from shared.uow import UnitOfWork
 from shared.webhook_endpoints.component import WebhookEndpoints
 from shared.webhook_endpoints.models import WebhookDelivery, WebhookEndpoint
-from shared.webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
+from shared.standard_webhooks import CompositeDeliverer, WebhookDeliverer, webhooks_for
+
+
+log = logging.getLogger("shared.runtime")
 
 
 class Runtime:
@@ -73,11 +78,9 @@ class Runtime:
                  **{name: sink for name, (_, sink) in self.extra_sinks.items()},
                  WebhookEndpoints.sink: self.webhook_endpoints.fanout})
         self.deliverer: Deliverer = deliverer
-        self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy(
-            batch_size=settings.relay_batch_size, lease_seconds=settings.relay_lease_seconds,
-            max_attempts=settings.relay_max_attempts, backoff_base=settings.relay_backoff_base,
-            backoff_max=settings.relay_backoff_max, poll_interval=settings.relay_poll_interval),
-            metrics=self.metrics)
+        self.loops: dict[str, WakeableLoop] = {}
+        self.relay = OutboxRelay(self.db, self.clock, self.deliverer, RelayPolicy.from_settings(settings),
+                                 metrics=self.metrics)
         self.creates = AtomicCreate(self.db, source=settings.service_name, resolve_sinks=self.resolve_sinks)
 
     def resolve_sinks(self, event_type: str) -> list[str]:
@@ -93,8 +96,19 @@ class Runtime:
                           events=OutboxWriter(session, self.clock, self.settings.service_name, self.resolve_sinks,
                                               on_commit=self.metrics.committed if self.metrics.counts_events else None))
 
-    def after_commit(self) -> None:
+    def background_loop(self, name: str, round_: Callable[[], Awaitable[int]], poll_interval: float) -> WakeableLoop:
+        """A loop of rounds that lives as long as the runtime: woken by the commits that give it
+        work (`UnitOfWork.wake(name)`), with `poll_interval` as the fallback (0 or less: off)."""
+        loop = WakeableLoop(round_, name=name, poll_interval=poll_interval, log=log)
+        self.loops[name] = loop
+        return loop
+
+    def after_commit(self, uow: UnitOfWork | None = None) -> None:
+        """After a commit: the relay delivers its events, the loops it gave work run a round."""
         self.relay.wake()
+        for name in uow.wakes if uow is not None else ():
+            if name in self.loops:
+                self.loops[name].wake()
 
     async def refresh_gauges(self) -> None:
         """The gauges read from the database when /metrics is scraped: each an indexed count."""
@@ -121,10 +135,14 @@ class Runtime:
     async def start(self) -> None:
         if self.settings.relay_enabled:
             self.relay.start()
+        for loop in self.loops.values():
+            loop.start()
         await self.webhook_endpoints.start()
 
     async def stop(self) -> None:
         try:
+            for loop in self.loops.values():
+                await loop.stop()
             await self.relay.stop()
             await self.webhook_endpoints.stop()
         finally:

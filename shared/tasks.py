@@ -22,11 +22,23 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[object]]) -> None:
         _, pending = await asyncio.wait(pending, timeout=RECANCEL_SECONDS)
 
 
+async def drain_rounds(round_: Callable[[], Awaitable[int]], max_rounds: int = 100) -> int:
+    """Run rounds until one does nothing (tests and tools); returns the work done in all."""
+    total = 0
+    for _ in range(max_rounds):
+        n = await round_()
+        total += n
+        if n == 0:
+            break
+    return total
+
+
 class WakeableLoop:
     """A background job of rounds (the outbox relay, the webhook dispatcher): after a round that
     did work the next one starts at once; after an idle one it waits for `wake()` (a commit) or
-    `poll_interval` (other replicas' work). A failing round is logged and the loop goes on (a
-    database hiccup must not end it); `stop()` ends it for sure."""
+    `poll_interval` (other replicas' work, work that comes with time). A `poll_interval` of 0 or
+    less disables the loop (tests drive such rounds themselves). A failing round is logged and
+    the loop goes on (a database hiccup must not end it); `stop()` ends it for sure."""
 
     def __init__(self, round_: Callable[[], Awaitable[int]], *, name: str, poll_interval: float,
                  log: logging.Logger) -> None:
@@ -57,7 +69,7 @@ class WakeableLoop:
                 self._wake.clear()
 
     def start(self) -> None:
-        if self.task is None:
+        if self.task is None and self.poll_interval > 0:
             self.task = asyncio.create_task(self.run_forever(), name=self.name)
 
     async def stop(self) -> None:

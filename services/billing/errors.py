@@ -5,41 +5,41 @@ from __future__ import annotations
 from shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
 
 
-class InvoiceNotFound(NotFound):
-    code = "invoice_not_found"
-    message = "No such invoice."
+class InvoiceNotFound(NotFound, code="invoice_not_found",
+                      message="No such invoice."):
+    pass
 
 
-class AccountNotFound(NotFound):
-    code = "account_not_found"
-    message = "No billing account for this contract."
+class AccountNotFound(NotFound, code="account_not_found",
+                      message="No billing account for this contract."):
+    pass
 
 
-class InvalidPeriod(Unprocessable):
-    code = "invalid_period"
-    message = "A period is YYYY-MM, not later than the month after the current one."
+class InvalidPeriod(Unprocessable, code="invalid_period",
+                    message="A period is YYYY-MM, not later than the month after the current one."):
+    pass
 
 
-class CreditTooLarge(Unprocessable):
-    code = "credit_exceeds_invoice"
-    message = "A credit note cannot credit more than what is left of its invoice."
+class CreditTooLarge(Unprocessable, code="credit_exceeds_invoice",
+                     message="A credit note cannot credit more than what is left of its invoice."):
+    pass
 
 
-class NotCreditable(Conflict):
-    code = "not_creditable"
-    message = "Only an invoice (not a credit note) can be corrected."
+class NotCreditable(Conflict, code="not_creditable",
+                    message="Only an invoice (not a credit note) can be corrected."):
+    pass
 
 
-class UsageConflict(Conflict):
-    code = "usage_event_reused"
-    message = "This usage event id was already recorded with different content."
+class UsageConflict(Conflict, code="usage_event_reused",
+                    message="This usage event id was already recorded with different content."):
+    pass
 
 
-class InvalidWebhook(Unauthorized):
-    code = "invalid_webhook_signature"
-    message = "The webhook is not signed by the payment provider, or its timestamp is too old."
+class InvalidWebhook(Unauthorized, code="invalid_webhook_signature",
+                     message="The webhook is not signed by the payment provider, or its timestamp is too old."):
+    pass
 
 
-class InvalidAmount(Unprocessable):
-    code = "invalid_amount"
-    message = "An amount is a positive decimal with at most two places."
+class InvalidAmount(Unprocessable, code="invalid_amount",
+                    message="An amount is a positive decimal with at most two places."):
+    pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.billing.service.accounts import Accounts
+from services.billing.service.accounts import AccountService
 from services.billing.settings import BillingSettings
 from shared.inbox import EventEnvelope, Inbox
 from shared.uow import UnitOfWork
@@ -11,8 +11,8 @@ from shared.uow import UnitOfWork
 def build_inbox(settings: BillingSettings) -> Inbox:
     inbox = Inbox()
 
-    def accounts(uow: UnitOfWork) -> Accounts:
-        return Accounts(uow, settings)
+    def accounts(uow: UnitOfWork) -> AccountService:
+        return AccountService(uow, settings)
 
     @inbox.handles("contract.created")
     async def _created(uow: UnitOfWork, event: EventEnvelope) -> None:

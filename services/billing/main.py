@@ -12,10 +12,12 @@ from services.billing.metrics import register as register_metrics
 from services.billing.payments.http_provider import HttpPaymentProvider
 from services.billing.payments.provider import PaymentProvider
 from services.billing.service.charge_runner import ChargeRunner
+from services.billing.service.collection import CHARGE_LOOP
 from services.billing.settings import BillingSettings
-from shared.app import create_service_app, every
+from shared.app import create_service_app
 from shared.clock import Clock
 from shared.runtime import Runtime
+from shared.web.inbox import inbox_router
 
 log = logging.getLogger("billing")
 
@@ -34,12 +36,13 @@ def create_app(settings: BillingSettings | None = None, *, clock: Clock | None =
                                                settings.payment_webhook_secret,
                                                timeout=settings.payment_provider_timeout)
     charges = ChargeRunner(runtime, settings, provider)
+    # due charges submitted, unknown ones reconciled; several replicas are safe (SKIP LOCKED)
+    runtime.background_loop(CHARGE_LOOP, charges.run_round, settings.charge_interval)
 
     app = create_service_app(
         runtime, title="Billing", version="1.0.0", description=DESCRIPTION,
-        routers=[invoices.router, runs.router, payments.router, usage.router, build_inbox(settings).router()],
-        # due charges submitted, unknown ones reconciled; several replicas are safe (SKIP LOCKED)
-        background=[every(settings.charge_interval, charges.run_due, log, "charge run")], on_shutdown=[provider.aclose],
+        routers=[invoices.router, runs.router, payments.router, usage.router, inbox_router(build_inbox(settings))],
+        on_shutdown=[provider.aclose],
     )
     app.state.provider = provider
     app.state.charges = charges

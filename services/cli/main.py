@@ -58,7 +58,7 @@ def _load_catalogue(path: Path) -> str:
     from shared.db import Database
     from shared.outbox import OutboxWriter, sinks_for
     from shared.uow import UnitOfWork
-    from shared.webhooks import webhooks_for
+    from shared.standard_webhooks import webhooks_for
 
     settings = EntitlementsSettings()
     data = read_catalogue_file(path)

@@ -15,6 +15,7 @@ from services.entitlements.settings import EntitlementsSettings
 from shared.app import create_service_app
 from shared.clock import Clock
 from shared.runtime import Runtime
+from shared.web.inbox import inbox_router
 
 DESCRIPTION = """Catalogue, licences, contracts, upgrades, quotas and the answer to "what may this customer
 have now". Every request needs a bearer JWT (RS256/ES256); errors are `{"error": code, "detail": message}`;
@@ -37,7 +38,7 @@ def create_app(settings: EntitlementsSettings | None = None, *, clock: Clock | N
         runtime, title="Entitlements", version="1.0.0", description=DESCRIPTION,
         # the hot path first: routes are matched in order
         routers=[entitlements.router, catalogue.router, licences.router, contracts.router, upgrades.router,
-                 usage.router, dispositions.router, build_inbox(settings).router()],
+                 usage.router, dispositions.router, inbox_router(build_inbox(settings))],
         readiness=[_catalogue_loaded],
     )
     app.state.catalogue_cache = CatalogueCache(ttl=settings.catalogue_cache_seconds)

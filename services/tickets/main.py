@@ -12,13 +12,14 @@ from services.tickets.clients import EntitlementsClient
 from services.tickets.events import build_inbox
 from services.tickets.mailer import mail_sinks
 from services.tickets.metrics import register as register_metrics
-from services.tickets.service.monitor import SlaMonitor
+from services.tickets.service.monitor import SLA_LOOP, SlaMonitor
 from services.tickets.service.tickets import TicketService
 from services.tickets.settings import TicketsSettings
 from services.tickets.smtp_listener import smtp_listener
-from shared.app import create_service_app, every
+from shared.app import create_service_app
 from shared.clock import Clock
 from shared.runtime import Runtime
+from shared.web.inbox import inbox_router
 
 log = logging.getLogger("tickets")
 
@@ -37,21 +38,25 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
     entitlements = EntitlementsClient(settings, runtime.tokens, settings.entitlement_cache_seconds)
     listener = smtp_listener(runtime, settings, entitlements)  # incoming mail (None when disabled)
 
-    async def sla_scan() -> None:
-        """One SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED)."""
+    async def sla_scan() -> int:
+        """One SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED). Its work
+        comes with time (deadlines passing), so the loop waits for its interval after every scan
+        (0: idle) unless a commit wakes it (`uow.wake(SLA_LOOP)`)."""
         async with runtime.db.transaction() as session:
             uow = runtime.unit_of_work(session)
             await SlaMonitor(TicketService(uow, settings, entitlements), settings.sla_warning_ratio).scan(
                 runtime.clock.now())
-        runtime.after_commit()
+        runtime.after_commit(uow)
+        return 0
+
+    runtime.background_loop(SLA_LOOP, sla_scan, settings.sla_scan_interval)
 
     app = create_service_app(
         runtime, title="Tickets", version="1.0.0", description=DESCRIPTION,
         routers=[tickets.router, sla.router, supervision.router, callbacks.router, remote_sessions.router,
-                 complaints.router, build_inbox(settings, entitlements).router(),
+                 complaints.router, inbox_router(build_inbox(settings, entitlements)),
                  contacts.router, inbound_mail.router, agent_ui.router],
-        background=[every(settings.sla_scan_interval, sla_scan, log, "SLA scan"),
-                    *([listener.run] if listener else [])], on_shutdown=[entitlements.aclose],
+        background=[listener.run] if listener else [], on_shutdown=[entitlements.aclose],
         readiness=[listener.ready] if listener else [],
     )
     app.state.entitlements = entitlements

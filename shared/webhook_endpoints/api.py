@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
-from shared.auth import scoped
+from shared.web.auth import scoped
 from shared.errors import Forbidden, IdempotencyKeyReused, error_responses
-from shared.idempotency import IdempotencyOptional
+from shared.web.idempotency import IdempotencyOptional
 from shared.roles import WEBHOOKS_MANAGE
 from shared.schemas import Page, keyset_page
-from shared.uow import ReadUoW, UnitOfWork, UoW
+from shared.uow import UnitOfWork
+from shared.web.uow import ReadUoW, UoW
 from shared.webhook_endpoints.errors import (
     DeliveryNotFound, EndpointNotFound, InvalidEventPattern, InvalidWebhookUrl, WebhookUrlNotHttps, WebhookUrlNotPublic,
 )

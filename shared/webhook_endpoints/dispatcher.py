@@ -11,7 +11,7 @@ other pending deliveries `held` until the endpoint is enabled again.
 An attempt settles only the claim it was made under (`lease`): a delivery replayed, held or
 released while its attempt was in flight keeps what that did, and the attempt is only logged.
 Scheduling uses the injected clock; the `webhook-timestamp` header the wall clock (see
-shared/webhooks.py).
+shared/standard_webhooks.py).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from shared.db import Database
 from shared.ids import new_id
 from shared.metrics import ServiceMetrics
 from shared.settings import ServiceSettings
-from shared.tasks import WakeableLoop
+from shared.tasks import WakeableLoop, drain_rounds
 from shared.webhook_endpoints import repository as repo
 from shared.webhook_endpoints.fanout import Routing
 from shared.webhook_endpoints.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.webhook_endpoints.policy import RetryPolicy, disabled_reason
-from shared.webhooks import post_signed, signed_request
+from shared.standard_webhooks import post_signed, signed_request
 
 log = logging.getLogger("shared.webhook_endpoints")
 
@@ -86,13 +86,7 @@ class Dispatcher:
 
     async def drain(self, max_rounds: int = 100) -> int:
         """Attempt until nothing is due (tests and tools)."""
-        total = 0
-        for _ in range(max_rounds):
-            n = await self.run_once()
-            total += n
-            if n == 0:
-                break
-        return total
+        return await drain_rounds(self.run_once, max_rounds)
 
     async def _claim(self) -> list[Claimed]:
         now, lease = self.clock.now(), new_id("lease")

@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from services.billing.main import create_app  # noqa: F401 - models registered
 from services.billing.models import BillingAccount
 from services.billing.service.amounts import LineIn
-from services.billing.service.invoicing import Invoicing, Issue
+from services.billing.service.invoicing import InvoicingService, Issue
 from services.billing.service.periods import Period, charge_window
 from services.billing.settings import BillingSettings
 from services.billing.ksef import validate_fa3
@@ -169,7 +169,7 @@ async def test_fifty_concurrent_issues_take_fifty_consecutive_numbers_R_B9(store
             async with runtime.db.transaction() as session:
                 uow = runtime.unit_of_work(session)
                 account = await session.get(BillingAccount, "ctr_n")
-                invoice = await Invoicing(uow, settings).issue(account, Issue(  # type: ignore[arg-type]
+                invoice = await InvoicingService(uow, settings).issue(account, Issue(  # type: ignore[arg-type]
                     purpose="upgrade", items=[LineIn(f"line {n}", Decimal(1), "szt.", Decimal("10.00"))],
                     supply_date=clock.now().date(), due_date=clock.now().date()))
                 if n % 10 == 9:

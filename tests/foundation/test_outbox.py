@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Awaitable, Callable
 
 import httpx
-import pytest
 from fastapi import APIRouter, FastAPI
 
 from shared.db import Database
@@ -17,7 +16,7 @@ from shared.errors import Conflict
 from shared.infra_models import OutboxMessage
 from shared.outbox import NO_SINK, OutboxRelay, RelayPolicy
 from shared.settings import EventSink
-from shared.uow import UoW
+from shared.web.uow import UoW
 from tests.entitlements.helpers import buy, purchase_body
 from tests.foundation.conftest import outbox_rows
 

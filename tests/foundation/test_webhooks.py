@@ -28,7 +28,7 @@ from shared.http import HttpSinkDeliverer
 from shared.infra_models import OutboxMessage
 from shared.runtime import Runtime
 from shared.settings import EventSink, WebhookTarget
-from shared.webhooks import CompositeDeliverer
+from shared.standard_webhooks import CompositeDeliverer
 from tests.entitlements.helpers import buy
 from tests.foundation.conftest import outbox_rows
 from tests.served import Served, free_port

@@ -9,7 +9,8 @@ from services.billing.errors import InvoiceNotFound
 from services.billing.models import Invoice
 from services.billing.schemas import InvoiceLineOut, InvoiceOut
 from services.billing.settings import BillingSettings
-from shared.auth import Principal, scoped  # noqa: F401 - re-exported to the routes
+from shared.auth import Principal
+from shared.web.auth import scoped  # noqa: F401 - re-exported to the routes
 from shared.roles import BILLING_ADMIN
 from shared.uow import UnitOfWork
 

@@ -13,14 +13,14 @@ from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditab
 from services.billing.ksef import render_fa3
 from services.billing.pdf import render_pdf
 from services.billing.schemas import CreditNoteIn, InvoiceOut
-from services.billing.service.documents import document_of
-from services.billing.service.invoicing import Invoicing
+from services.billing.document import document_of
+from services.billing.service.invoicing import InvoicingService
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, error_responses
-from shared.idempotency import IdempotencyRequired
+from shared.web.idempotency import IdempotencyRequired
 from shared.openapi import binary_response
 from shared.roles import BILLING_ADMIN, BILLING_READ
 from shared.schemas import Page, keyset_page
-from shared.uow import ReadUoW, UoW
+from shared.web.uow import ReadUoW, UoW
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
@@ -87,5 +87,5 @@ async def invoice_xml(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_R
 async def credit_note(invoice_id: str, body: CreditNoteIn, request: Request, uow: UoW, idem: IdempotencyRequired,
                       principal: scoped(BILLING_ADMIN)):
     positions = None if body.lines is None else {l.position: Decimal(l.net) for l in body.lines}
-    note = await Invoicing(uow, settings_of(request)).credit(invoice_id, body.reason, positions, principal)
+    note = await InvoicingService(uow, settings_of(request)).credit(invoice_id, body.reason, positions, principal)
     return await idem.respond(201, await invoice_out(uow, note))

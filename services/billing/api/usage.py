@@ -8,11 +8,11 @@ from fastapi.responses import JSONResponse
 from services.billing.api.deps import settings_of
 from services.billing.errors import AccountNotFound, UsageConflict
 from services.billing.schemas import UsageIn, UsageOut
-from services.billing.service.accounts import Accounts
-from shared.auth import scoped
+from services.billing.service.accounts import AccountService
+from shared.web.auth import scoped
 from shared.errors import Forbidden, error_responses
 from shared.roles import BILLING_WRITE
-from shared.uow import UoW
+from shared.web.uow import UoW
 
 router = APIRouter(tags=["usage"])
 
@@ -24,6 +24,6 @@ router = APIRouter(tags=["usage"])
              responses={**error_responses(Forbidden, AccountNotFound, UsageConflict),
                         200: {"model": UsageOut, "description": "Already recorded under this event_id."}})
 async def record_usage(body: UsageIn, request: Request, uow: UoW, _: scoped(BILLING_WRITE)):
-    usage, created = await Accounts(uow, settings_of(request)).add_usage(body.model_dump(mode="json"))
+    usage, created = await AccountService(uow, settings_of(request)).add_usage(body.model_dump(mode="json"))
     out = UsageOut.model_validate(usage, from_attributes=True)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)

@@ -6,19 +6,20 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from services.billing import repository as repo
 from services.billing.errors import AccountNotFound, UsageConflict
-from services.billing.models import BillingAccount, Invoice, PendingUsage
+from services.billing.models import BillingAccount, Invoice, PendingUsage, PlanPrice
 from services.billing.service.amounts import LineIn
-from services.billing.service.collection import Collection
-from services.billing.service.invoicing import Invoicing, Issue
+from services.billing.service.collection import CollectionService
+from services.billing.service.invoicing import InvoicingService, Issue
 from services.billing.service.periods import Period
-from services.billing.service.price_schedule import PriceSchedule, fee_line
+from services.billing.service.price_schedule import PriceScheduleService, fee_line
 from services.billing.service.prices import APPLIED, PENDING
 from services.billing.settings import BillingSettings
-from services.billing.statuses import InvoicePurpose
+from services.billing.statuses import ChargeStatus, InvoicePurpose
+from shared.auth import Principal
 from shared.clock import local_date
 from shared.ids import new_id
 from shared.uow import UnitOfWork
@@ -38,13 +39,13 @@ def buyer_of(billing: dict[str, Any]) -> dict[str, Any]:
             "email": billing.get("email")}
 
 
-class Accounts:
+class AccountService:
     def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session
-        self.invoicing = Invoicing(uow, settings)
-        self.collection = Collection(uow, settings)
-        self.prices = PriceSchedule(uow, settings, self.invoicing, self.collection)
+        self.invoicing = InvoicingService(uow, settings)
+        self.collection = CollectionService(uow, settings)
+        self.prices = PriceScheduleService(uow, settings, self.invoicing, self.collection)
 
     def now(self) -> datetime:
         return self.uow.clock.now()
@@ -53,6 +54,33 @@ class Accounts:
         account = await repo.account(self.session, contract_id, for_update=for_update)
         if account is None:
             raise AccountNotFound(f"no billing account for contract {contract_id!r}")
+        return account
+
+    async def visible(self, contract_id: str, principal: Principal, *, for_update: bool = False) -> BillingAccount:
+        """The account, or 404 when it does not exist or belongs to another customer (no existence leak)."""
+        account = await self.get(contract_id, for_update=for_update)
+        if not principal.may_see(account.customer_id):
+            raise AccountNotFound(f"no billing account for contract {contract_id!r}")
+        return account
+
+    async def price_schedule(self, account: BillingAccount) -> Sequence[PlanPrice]:
+        return await repo.price_schedule(self.session, account.contract_id)
+
+    async def set_instrument(self, contract_id: str, payment_method: str, payment_instrument: str,
+                             principal: Principal) -> BillingAccount:
+        """R-B2: how the customer pays from now on. Charges waiting for a retry are brought
+        forward to now; an unpaid invoice with no charge in flight gets a new one."""
+        account = await self.visible(contract_id, principal, for_update=True)
+        account.payment_method, account.payment_instrument = payment_method, payment_instrument
+        account.updated_at = self.now()
+        for invoice in await repo.unpaid_invoices(self.session, contract_id):  # try the new instrument now
+            charges = await repo.charges_of(self.session, invoice.id)
+            waiting = [c for c in charges if c.status == ChargeStatus.SCHEDULED]
+            for charge in waiting:
+                charge.scheduled_for = min(charge.scheduled_for, self.now())
+            if not waiting and not any(c.status in (ChargeStatus.UNKNOWN, ChargeStatus.PENDING) for c in charges):
+                await self.collection.schedule(invoice, self.now(), len(charges) + 1)
+        await self.session.flush()
         return account
 
     async def open(self, data: dict[str, Any], event_id: str) -> Invoice | None:

@@ -19,7 +19,7 @@ from services.billing.models import Charge
 from services.billing.payments.provider import (
     Charge as ProviderCharge, ChargeRequest, PaymentProvider, ProviderRejected, ProviderUnavailable,
 )
-from services.billing.service.collection import Collection
+from services.billing.service.collection import CollectionService
 from services.billing.settings import BillingSettings
 from services.billing.statuses import ChargeStatus, UNPAID
 from shared.runtime import Runtime
@@ -40,6 +40,11 @@ class ChargeRunResult:
 class ChargeRunner:
     def __init__(self, runtime: Runtime, settings: BillingSettings, provider: PaymentProvider) -> None:
         self.runtime, self.settings, self.provider = runtime, settings, provider
+
+    async def run_round(self) -> int:
+        """One round of the background loop: how many charges got an answer (0: idle)."""
+        result = await self.run_due()
+        return result.submitted + result.reconciled + result.failed
 
     async def run_due(self, now: datetime | None = None, limit: int = 50) -> ChargeRunResult:
         now = now or self.runtime.clock.now()
@@ -76,7 +81,8 @@ class ChargeRunner:
                 charge.status = ChargeStatus.CANCELLED  # nothing left to collect
                 return
             if not account.payment_instrument:
-                await Collection(uow, self.settings).outcome(charge, "failed", failure_code="no_payment_instrument")
+                await CollectionService(uow, self.settings).outcome(charge, "failed",
+                                                                    failure_code="no_payment_instrument")
                 result.failed += 1
                 return
             charge.amount, charge.status = left, "unknown"  # from here on, ask the provider before retrying
@@ -95,11 +101,11 @@ class ChargeRunner:
             charge = await repo.charge(session, charge_id=charge_id, for_update=True)
             assert charge is not None
             await self._apply(uow, charge, answer)
-        self.runtime.after_commit()
+        self.runtime.after_commit(uow)
 
     async def _apply(self, uow, charge: Charge, answer: ProviderCharge) -> None:  # type: ignore[no-untyped-def]
         if answer.status == "unknown":
             return  # still unknown: stays `unknown`, looked up again later
-        await Collection(uow, self.settings).outcome(
+        await CollectionService(uow, self.settings).outcome(
             charge, answer.status, amount_paid=answer.amount_paid, failure_code=answer.failure_code,
             provider_id=answer.id)

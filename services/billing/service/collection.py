@@ -17,15 +17,17 @@ from services.billing.models import BillingAccount, Charge, Invoice, Payment
 from services.billing.service.invoicing import invoice_event
 from services.billing.service.prices import PENDING
 from services.billing.settings import BillingSettings
-from services.billing.statuses import ChargeStatus, InvoicePurpose, InvoiceStatus, Standing, UNPAID
+from services.billing.statuses import UNPAID, ChargeStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, Standing
 from shared.clock import local_date
+from shared.errors import Conflict
 from shared.ids import new_id
 from shared.uow import UnitOfWork
 
+CHARGE_LOOP = "charges"  # the charge runner's loop (service/charge_runner.py)
 TERMINAL = (ChargeStatus.SUCCEEDED, ChargeStatus.PARTIALLY_PAID, ChargeStatus.FAILED, ChargeStatus.CANCELLED)
 
 
-class Collection:
+class CollectionService:
     def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session
@@ -42,6 +44,7 @@ class Collection:
                         created_at=self.now(), updated_at=self.now())
         self.session.add(charge)
         await self.session.flush()
+        self.uow.wake(CHARGE_LOOP)  # submitted right after the commit; the runner's timer is the fallback
         return charge
 
     async def outcome(self, charge: Charge, status: str, *, amount_paid: Decimal = Decimal("0.00"),
@@ -69,6 +72,14 @@ class Collection:
             if invoice.status in UNPAID and charge.attempt <= len(retries):
                 await self.schedule(invoice, self.now() + timedelta(days=retries[charge.attempt - 1]),
                                     charge.attempt + 1)
+
+    async def record_manual_payment(self, invoice: Invoice, amount: Decimal, reference: str | None) -> Payment:
+        """A bank transfer recorded by finance (R-B5): only an invoice something is still owed on."""
+        locked = await repo.invoice(self.session, invoice.id, for_update=True)
+        assert locked is not None
+        if locked.kind != InvoiceKind.INVOICE or locked.status not in UNPAID:
+            raise Conflict(f"{locked.number} is {locked.status}; nothing is owed on it")
+        return await self.record_payment(locked, amount, "manual", reference=reference)
 
     async def record_payment(self, invoice: Invoice, amount: Decimal, source: str, *, charge_id: str | None = None,
                              reference: str | None = None) -> Payment:

@@ -50,7 +50,7 @@ class Issue:
     origin_key: str | None = None
 
 
-class Invoicing:
+class InvoicingService:
     def __init__(self, uow: UnitOfWork, settings: BillingSettings) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session

@@ -21,7 +21,7 @@ from services.billing import repository as repo
 from services.billing.clients import EntitlementsClient
 from services.billing.models import BillingAccount, Invoice
 from services.billing.service.prices import APPLIED, PENDING
-from services.billing.service.price_schedule import PriceSchedule
+from services.billing.service.price_schedule import PriceScheduleService
 from shared.clock import local_date
 
 
@@ -40,8 +40,8 @@ class _Owed:
     effective_from: date
 
 
-class LegacyPrices:
-    def __init__(self, prices: PriceSchedule, entitlements: EntitlementsClient) -> None:
+class LegacyPriceService:
+    def __init__(self, prices: PriceScheduleService, entitlements: EntitlementsClient) -> None:
         self.prices, self.entitlements = prices, entitlements
         self.session = prices.session
 

@@ -3,8 +3,8 @@
 A period is a calendar month `YYYY-MM`. A contract pays the part of a month it covers, prorated
 by days (start day included; a term ending mid-month likewise). Automatic charges for a period
 happen only from 24 h before the end of the preceding month through the third business day of
-the period; Saturdays, Sundays and Polish public holidays (the `holidays` package) are not
-business days.
+the period; Saturdays, Sundays and Polish public holidays (shared/public_holidays.py, the one
+calendar the SLA engine uses too: 24 December included from 2025 on) are not business days.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from shared.money import to_grosz
+from shared.public_holidays import is_business_day
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -75,15 +73,6 @@ def prorated(monthly: Decimal, period: Period, starts_on: date, ends_on: date) -
     if days == period.days:
         return monthly, days
     return to_grosz(monthly * days / period.days), days
-
-
-@lru_cache(maxsize=16)
-def _polish_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("PL", years=year)
-
-
-def is_business_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _polish_holidays(day.year)
 
 
 def nth_business_day(period: Period, n: int) -> date:

@@ -16,8 +16,8 @@ from typing import Any
 from services.billing import repository as repo
 from services.billing.models import BillingAccount, Invoice, PlanPrice
 from services.billing.service.amounts import LineIn
-from services.billing.service.collection import Collection
-from services.billing.service.invoicing import Invoicing, Issue
+from services.billing.service.collection import CollectionService
+from services.billing.service.invoicing import InvoicingService, Issue
 from services.billing.service.periods import Period
 from services.billing.service.prices import APPLIED, PENDING, fee, owed_for
 from services.billing.settings import BillingSettings
@@ -37,9 +37,9 @@ def fee_line(row: PlanPrice, period: Period, starts_on: date, ends_on: date) -> 
     return LineIn(name, Decimal(1), "mies.", owed.net, kind="subscription", source_id=row.id, plan_id=row.plan_id)
 
 
-class PriceSchedule:
-    def __init__(self, uow: UnitOfWork, settings: BillingSettings, invoicing: Invoicing,
-                 collection: Collection) -> None:
+class PriceScheduleService:
+    def __init__(self, uow: UnitOfWork, settings: BillingSettings, invoicing: InvoicingService,
+                 collection: CollectionService) -> None:
         self.uow, self.settings = uow, settings
         self.session = uow.session
         self.invoicing, self.collection = invoicing, collection

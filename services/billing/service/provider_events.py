@@ -8,7 +8,7 @@ from typing import Literal
 from services.billing import repository as repo
 from services.billing.models import ReceivedProviderEvent
 from services.billing.payments.provider import ProviderEvent
-from services.billing.service.collection import Collection
+from services.billing.service.collection import CollectionService
 from services.billing.settings import BillingSettings
 from shared.uow import UnitOfWork
 
@@ -25,6 +25,6 @@ async def apply_provider_event(uow: UnitOfWork, settings: BillingSettings,
     if charge is None:
         await uow.session.flush()
         return "ignored"  # not a charge of ours (kept, so a repeat is recognised)
-    await Collection(uow, settings).outcome(charge, event.charge.status, amount_paid=event.charge.amount_paid,
+    await CollectionService(uow, settings).outcome(charge, event.charge.status, amount_paid=event.charge.amount_paid,
                                             failure_code=event.charge.failure_code, provider_id=event.charge.id)
     return "applied"

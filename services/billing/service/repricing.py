@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from services.billing import repository as repo
 from services.billing.clients import EntitlementsClient
-from services.billing.service.accounts import Accounts
-from services.billing.service.legacy_prices import LegacyPrices, Repair
+from services.billing.service.accounts import AccountService
+from services.billing.service.legacy_prices import LegacyPriceService, Repair
 from services.billing.settings import BillingSettings
 from shared.runtime import Runtime
 
@@ -21,12 +21,12 @@ async def reprice_legacy_accounts(runtime: Runtime, settings: BillingSettings, *
             contracts = [a.contract_id for a in await repo.legacy_price_accounts(session)]
         for contract_id in contracts:
             async with runtime.db.sessionmaker() as session:
-                accounts = Accounts(runtime.unit_of_work(session), settings)
+                accounts = AccountService(runtime.unit_of_work(session), settings)
                 account = await accounts.get(contract_id, for_update=True)
-                repairs.append(await LegacyPrices(accounts.prices, client).repair(account))
+                repairs.append(await LegacyPriceService(accounts.prices, client).repair(account))
                 if apply:
                     await session.commit()
-                    runtime.after_commit()
+                    runtime.after_commit(accounts.uow)
                 else:
                     await session.rollback()
     finally:

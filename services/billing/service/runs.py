@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from services.billing import repository as repo
 from services.billing.errors import InvalidPeriod
-from services.billing.service.accounts import UNITS, Accounts
+from services.billing.service.accounts import UNITS, AccountService
 from services.billing.service.price_schedule import fee_line
 from services.billing.service.amounts import LineIn
-from services.billing.service.collection import Collection
+from services.billing.service.collection import CollectionService
 from services.billing.service.invoicing import Issue, invoice_event
 from services.billing.service.periods import Period, charge_window, covered_days
 from services.billing.settings import BillingSettings
@@ -63,19 +63,22 @@ class BillingRun:
             contracts = [a.contract_id for a in await repo.billable_accounts(session)]
         result.contracts = len(contracts)
         for done, contract_id in enumerate(contracts, start=1):
+            uow = None
             try:
                 async with self.runtime.db.transaction() as session:
-                    await self._one(self.runtime.unit_of_work(session), contract_id, period, as_of, result)
+                    uow = self.runtime.unit_of_work(session)
+                    await self._one(uow, contract_id, period, as_of, result)
             except IntegrityError:  # a concurrent run invoiced it first (unique per contract and period)
                 result.already_invoiced += 1
-            self.runtime.after_commit()
+                uow = None
+            self.runtime.after_commit(uow)
             if progress:
                 progress(done, len(contracts))
         return result
 
     async def _one(self, uow, contract_id: str, period: Period, as_of: datetime,  # type: ignore[no-untyped-def]
                    result: BillingRunResult) -> None:
-        accounts = Accounts(uow, self.settings)
+        accounts = AccountService(uow, self.settings)
         account = await accounts.get(contract_id, for_update=True)
         if account.contract_status != "active" or not covered_days(period, account.starts_on, account.ends_on):
             result.not_in_term += 1
@@ -126,14 +129,15 @@ class DunningRun:
             contracts = list(await repo.accounts_with_open_invoices(session))
         for contract_id in contracts:
             async with self.runtime.db.transaction() as session:
-                await self._one(self.runtime.unit_of_work(session), contract_id, as_of, result)
-            self.runtime.after_commit()
+                uow = self.runtime.unit_of_work(session)
+                await self._one(uow, contract_id, as_of, result)
+            self.runtime.after_commit(uow)
         return result
 
     async def _one(self, uow, contract_id: str, as_of: datetime,  # type: ignore[no-untyped-def]
                    result: DunningResult) -> None:
         """Per contract (R-E4): the customer's other contracts keep their support."""
-        collection = Collection(uow, self.settings)
+        collection = CollectionService(uow, self.settings)
         account = await repo.account(uow.session, contract_id, for_update=True)
         assert account is not None
         today = local_date(as_of)

@@ -13,7 +13,7 @@ from services.entitlements.service.catalogue import CatalogueService
 from services.entitlements.api.deps import Catalogue, Settings, scoped
 from shared.errors import Forbidden, error_responses
 from shared.roles import CATALOGUE_READ, CATALOGUE_WRITE
-from shared.uow import UoW
+from shared.web.uow import UoW
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from services.entitlements import repository as repo
 from services.entitlements.api.deps import Contracts, contract_out, scoped, visible_contract
 from services.entitlements.errors import (
     BuyerIsSeller, ConsentRequired, ContractExists, ContractNotFound, InvalidNip, InvalidTransition,
@@ -12,16 +11,15 @@ from services.entitlements.errors import (
     LicenceNotFound, LicenceOwnedElsewhere, LicenceProductMismatch, PlanNotFound, PlanNotPurchasable,
     TermNotOffered, TerminationNotAllowed,
 )
-from services.entitlements.models import Licence
 from services.entitlements.schemas import (
     AsOfIn, ContractOut, ExpireRunOut, HistoryEntryOut, PurchaseIn, ReasonIn, RepresentativesIn, TerminateIn,
     TransferIn,
 )
 from services.entitlements.statuses import ContractStatus
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.idempotency import IdempotencyRequired
+from shared.web.idempotency import IdempotencyRequired
 from shared.roles import CONTRACTS_MANAGE, CONTRACTS_READ, CONTRACTS_WRITE
-from shared.schemas import Page, keyset_page
+from shared.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 
@@ -66,11 +64,9 @@ async def list_contracts(contracts: Contracts, principal: scoped(CONTRACTS_READ)
                          cursor: str | None = Query(default=None, max_length=40),
                          limit: int = Query(default=50, ge=1, le=200)) -> Page[ContractOut]:
     customer_id = principal.customer_filter(customer_id)
-    rows = await repo.list_contracts(contracts.session, customer_id=customer_id, status=status, after=cursor,
-                                     limit=limit + 1)
-    page, next_cursor = keyset_page(rows, limit, lambda c: c.id)
-    items = [contract_out(c, await contracts.session.get(Licence, c.licence_id)) for c in page]  # type: ignore[arg-type]
-    return Page(items=items, next_cursor=next_cursor)
+    page, next_cursor = await contracts.list_with_licences(customer_id=customer_id, status=status, after=cursor,
+                                                           limit=limit)
+    return Page(items=[contract_out(c, licence) for c, licence in page], next_cursor=next_cursor)
 
 
 @router.get("/contracts/{contract_id}/history", operation_id="getContractHistory", response_model=list[HistoryEntryOut],
@@ -79,7 +75,7 @@ async def contract_history(contract_id: str, contracts: Contracts,
                            principal: scoped(CONTRACTS_READ)) -> list[HistoryEntryOut]:
     await visible_contract(contracts, contract_id, principal)
     return [HistoryEntryOut.model_validate(h, from_attributes=True)
-            for h in await repo.history(contracts.session, contract_id)]
+            for h in await contracts.history(contract_id)]
 
 
 _LIFECYCLE = error_responses(Forbidden, ContractNotFound, InvalidTransition)

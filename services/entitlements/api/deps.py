@@ -12,8 +12,9 @@ from services.entitlements.schemas import ContractOut, LicenceOut, PendingUpgrad
 from services.entitlements.service.catalogue_cache import CatalogueCache
 from services.entitlements.service.contracts import ContractService
 from services.entitlements.settings import EntitlementsSettings
-from shared.auth import Principal, scoped  # noqa: F401 - scoped is re-exported to the routes
-from shared.uow import UoW
+from shared.auth import Principal
+from shared.web.auth import scoped  # noqa: F401 - scoped is re-exported to the routes
+from shared.web.uow import UoW
 
 
 async def settings_of(request: Request) -> EntitlementsSettings:

@@ -12,7 +12,7 @@ from shared.clock import local_date
 from shared.errors import Forbidden, error_responses
 from shared.roles import ENTITLEMENTS_READ
 from services.entitlements.api.deps import Catalogue
-from shared.uow import ReadUoW
+from shared.web.uow import ReadUoW
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/entitlements", tags=["entitlements"])
 CustomerId = Path(min_length=1, max_length=100)

@@ -8,7 +8,7 @@ from services.entitlements.api.deps import Contracts, licence_out, scoped
 from services.entitlements.errors import LicenceOwnedElsewhere
 from services.entitlements.schemas import LicenceIn, LicenceOut
 from shared.errors import Forbidden, error_responses
-from shared.idempotency import IdempotencyOptional
+from shared.web.idempotency import IdempotencyOptional
 from shared.roles import LICENCES_READ, LICENCES_WRITE
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/licences", tags=["licences"])

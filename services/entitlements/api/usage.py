@@ -11,7 +11,7 @@ from services.entitlements.errors import (
 from services.entitlements.schemas import UsageIn, UsageOut
 from services.entitlements.service.usage import UsageService
 from shared.errors import Forbidden, error_responses
-from shared.idempotency import IdempotencyOptional
+from shared.web.idempotency import IdempotencyOptional
 from shared.roles import USAGE_WRITE
 
 router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["usage"])

@@ -7,7 +7,7 @@ contract's history and emitted as an event in the same transaction.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +27,7 @@ from services.entitlements.settings import EntitlementsSettings
 from services.entitlements.statuses import ContractMode
 from shared.clock import today
 from shared.ids import new_id
+from shared.schemas import keyset_page
 from shared.uow import UnitOfWork
 
 LIVE_INDEX = "uq_contract_live_licence_product"
@@ -161,6 +162,19 @@ class ContractService:
         if contract is None:
             raise ContractNotFound(f"contract {contract_id!r} does not exist")
         return contract
+
+    async def list_with_licences(self, *, customer_id: str | None, status: str | None, after: str | None,
+                                 limit: int) -> tuple[list[tuple[Contract, Licence]], str | None]:
+        """A keyset page of contracts in id order, each with its licence: two queries whatever the
+        page size. The caller has already narrowed `customer_id` to what the principal may see."""
+        rows = await repo.list_contracts(self.session, customer_id=customer_id, status=status, after=after,
+                                         limit=limit + 1)
+        page, next_cursor = keyset_page(rows, limit, lambda c: c.id)
+        licences = await repo.licences_by_id(self.session, [c.licence_id for c in page])
+        return [(c, licences[c.licence_id]) for c in page], next_cursor
+
+    async def history(self, contract_id: str) -> Sequence[ContractHistory]:
+        return await repo.history(self.session, contract_id)
 
     async def licence_of(self, contract: Contract) -> Licence:
         licence = await self.session.get(Licence, contract.licence_id)

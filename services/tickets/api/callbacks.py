@@ -6,17 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.tickets import repository_care as repo
+from services.tickets.repository import care as repo
 from services.tickets.api.deps import Tickets, scoped
 from services.tickets.errors import (
     CallbackAttemptsExhausted, CallbackCompleted, CallbackNotFound, CallbackNotInPlan, EntitlementsUnavailable,
     NoEntitlement, TicketNotFound, UnknownProduct,
 )
 from services.tickets.models import CallbackAttempt, CallbackRequest
-from services.tickets.schemas_care import AttemptIn, CallbackIn, CallbackOut, CallbackStatus, PlannedAttemptOut
+from services.tickets.schemas.care import AttemptIn, CallbackIn, CallbackOut, CallbackStatus, PlannedAttemptOut
 from services.tickets.service.callbacks import CallbackService
 from shared.errors import Forbidden, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.idempotency import IdempotencyOptional
+from shared.web.idempotency import IdempotencyOptional
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
 from shared.schemas import Page, keyset_page
 

@@ -14,11 +14,11 @@ from services.tickets.errors import (
     RemoteSessionNotFound, TicketNotFound,
 )
 from services.tickets.models import Complaint
-from services.tickets.schemas_care import AnswerIn, ComplaintIn, ComplaintOut, ComplaintStatus, ExtendIn
+from services.tickets.schemas.care import AnswerIn, ComplaintIn, ComplaintOut, ComplaintStatus, ExtendIn
 from services.tickets.service.complaints import ComplaintService
 from services.tickets.service.windows import effective_due_on, is_overdue
 from shared.errors import Forbidden, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.idempotency import IdempotencyOptional
+from shared.web.idempotency import IdempotencyOptional
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])

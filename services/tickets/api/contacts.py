@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from services.tickets.api.deps import scoped
 from services.tickets.errors import ContactNotFound
 from services.tickets.models import CustomerContact
-from services.tickets.schemas_mail import ContactIn, ContactOut
+from services.tickets.schemas.mail import ContactIn, ContactOut
 from services.tickets.service.contacts import ContactService
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_WRITE
 from shared.schemas import Email as EmailAddress, Page, keyset_page
-from shared.uow import UoW
+from shared.web.uow import UoW
 
 router = APIRouter(prefix="/v1/contacts", tags=["e-mail channel"])
 

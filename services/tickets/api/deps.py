@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from services.tickets import repository as repo
+from services.tickets.repository import tickets as repo
 from services.tickets.models import Attachment, Ticket, TicketMessage
-from services.tickets.schemas import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
+from services.tickets.schemas.tickets import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
 from services.tickets.service.queue import clock_running
 from services.tickets.service.sla import explain
 from services.tickets.service.tickets import TicketService
-from shared.auth import Principal, scoped  # noqa: F401 - scoped is re-exported to the routes
-from shared.uow import UoW
+from shared.auth import Principal
+from shared.web.auth import scoped  # noqa: F401 - scoped is re-exported to the routes
+from shared.web.uow import UoW
 
 
 async def ticket_service(request: Request, uow: UoW) -> TicketService:

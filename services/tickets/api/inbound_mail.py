@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.tickets import repository_mail as repo
+from services.tickets.repository import mail as repo
 from services.tickets.api.deps import Tickets, scoped
 from services.tickets.errors import InboundMailNotFound, InboundMailNotPending
 from services.tickets.models import InboundMail
-from services.tickets.schemas_mail import InboundMailOut, InboundStatus
+from services.tickets.schemas.mail import InboundMailOut, InboundStatus
 from services.tickets.service.mail_in import InboundMailService
 from shared.errors import Forbidden, error_responses
 from shared.openapi import binary_response

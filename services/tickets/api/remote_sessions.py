@@ -12,10 +12,10 @@ from services.tickets.errors import (
     TicketClosed, TicketNotFound, UsageRefused,
 )
 from services.tickets.models import RemoteSession
-from services.tickets.schemas_care import MetricUsageOut, RemoteSessionIn, RemoteSessionOut
+from services.tickets.schemas.care import MetricUsageOut, RemoteSessionIn, RemoteSessionOut
 from services.tickets.service.remote_sessions import RemoteSessionService
 from shared.errors import Forbidden, IdempotencyKeyReused, error_responses
-from shared.idempotency import IdempotencyOptional
+from shared.web.idempotency import IdempotencyOptional
 from shared.roles import TICKETS_MANAGE, TICKETS_READ
 
 router = APIRouter(prefix="/v1", tags=["remote help"])

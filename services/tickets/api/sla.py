@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from services.tickets.api.deps import Tickets, scoped
 from services.tickets.errors import EntitlementsUnavailable, UnknownProduct
-from services.tickets.schemas import SlaPreviewOut
+from services.tickets.schemas.tickets import SlaPreviewOut
 from services.tickets.service.monitor import SlaMonitor
 from services.tickets.service.sla import due_times, explain
 from shared.errors import Forbidden, error_responses

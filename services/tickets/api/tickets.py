@@ -10,7 +10,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.tickets import repository as repo
+from services.tickets.repository import tickets as repo
 from services.tickets.api.deps import Tickets, scoped, thread_detail, ticket_detail, ticket_out
 from services.tickets.errors import (
     AttachmentTooLarge, DescriptionTooShort, EntitlementsUnavailable, InvalidTicketTransition, NoEntitlement,
@@ -18,11 +18,11 @@ from services.tickets.errors import (
 )
 from services.tickets.models import Attachment
 from services.tickets.service.filing import prepare_filing
-from services.tickets.schemas import (
+from services.tickets.schemas.tickets import (
     AssignIn, HistoryOut, MessageIn, MessageOut, NoteIn, RequestDetailsIn, TicketDetailOut, TicketIn, TicketOut,
 )
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
-from shared.atomic_create import Prepared, create_once
+from shared.web.create_once import Prepared, create_once
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
 from shared.schemas import Page
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.tickets import repository_care as repo
+from services.tickets.repository import care as repo
 from services.tickets.clients import EntitlementsClient
 from services.tickets.errors import (
     CallbackAttemptsExhausted, CallbackCompleted, CallbackNotFound, CallbackNotInPlan, NoEntitlement,
 )
 from services.tickets.models import CallbackAttempt, CallbackRequest
-from services.tickets.schemas_care import CallbackIn
+from services.tickets.schemas.care import CallbackIn
 from services.tickets.service import policy as policies
 from services.tickets.service.tickets import TicketService
 from services.tickets.statuses import CallbackStatus

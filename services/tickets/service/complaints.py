@@ -17,14 +17,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.tickets import repository_care as repo
+from services.tickets.repository import care as repo
 from services.tickets.clients import EntitlementsClient
 from services.tickets.errors import (
     ComplaintAlreadyAnswered, ComplaintAlreadyExtended, ComplaintNotFound, ComplaintWindowClosed, ExtensionNotLater,
     ExtensionTooLate, ExtensionTooLong, InstantInFuture, RemoteSessionNotFound,
 )
 from services.tickets.models import Complaint
-from services.tickets.schemas_care import ComplaintIn
+from services.tickets.schemas.care import ComplaintIn
 from services.tickets.service.tickets import TicketService
 from services.tickets.service.windows import answer_due_on, latest_expected_on
 from services.tickets.statuses import ComplaintStatus

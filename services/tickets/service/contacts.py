@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from services.tickets import repository_mail as repo
+from services.tickets.repository import mail as repo
 from services.tickets.errors import ContactNotFound
 from services.tickets.models import CustomerContact, Ticket
 from shared.uow import UnitOfWork

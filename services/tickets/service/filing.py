@@ -15,8 +15,8 @@ from typing import Any
 from services.tickets.clients import EntitlementsClient
 from services.tickets.errors import AttachmentTooLarge, DescriptionTooShort
 from services.tickets.models import Attachment, CustomerContact, Ticket, TicketEvent, TicketMessage
-from services.tickets.repository_mail import AUTOMATIC_CONTACT_UPSERT
-from services.tickets.schemas import AttachmentIn, TicketIn
+from services.tickets.repository.mail import AUTOMATIC_CONTACT_UPSERT
+from services.tickets.schemas.tickets import AttachmentIn, TicketIn
 from services.tickets.service import policy as policies
 from services.tickets.service.contacts import ticket_contact
 from services.tickets.service.queue import queue_key

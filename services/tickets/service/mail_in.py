@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
 
-from services.tickets import repository as ticket_repo
-from services.tickets import repository_mail as repo
+from services.tickets.repository import tickets as ticket_repo
+from services.tickets.repository import mail as repo
 from services.tickets.errors import (
     DescriptionTooShort, InboundMailNotFound, InboundMailNotPending, NoEntitlement, ReopenWindowOver, TicketClosed,
 )
 from services.tickets.models import CustomerContact, InboundMail, Ticket
-from services.tickets.schemas import AttachmentIn, Contact, TicketIn
+from services.tickets.schemas.tickets import AttachmentIn, Contact, TicketIn
 from services.tickets.service.contacts import ContactService
 from services.tickets.service.mail_parse import ParsedMail, UnparseableMail, parse, strip_quoted
 from services.tickets.service.tickets import TicketService

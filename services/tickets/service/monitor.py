@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.tickets import repository as repo
+from services.tickets.repository import tickets as repo
 from services.tickets.models import OutageWindow, Ticket
 from services.tickets.service.sla import hours_calendar, minutes_used, target_minutes
 from services.tickets.service.tickets import TicketService
@@ -27,6 +27,9 @@ def excused_by(windows: list[OutageWindow], ticket: Ticket) -> OutageWindow | No
         if not window.products or ticket.product_id in window.products:
             return window
     return None
+
+
+SLA_LOOP = "sla_scan"  # the runtime's background loop of SLA scans (main.py)
 
 
 class SlaMonitor:

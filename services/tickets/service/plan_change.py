@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.tickets import repository as repo
+from services.tickets.repository import tickets as repo
 from services.tickets.service import policy as policies
 from services.tickets.service.sla import due_times, minutes_used
 from services.tickets.service.tickets import TicketService

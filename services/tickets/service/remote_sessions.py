@@ -21,13 +21,13 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.tickets import repository_care as repo
+from services.tickets.repository import care as repo
 from services.tickets.clients import EntitlementsClient
 from services.tickets.errors import (
     InstantInFuture, RemoteHelpNotInPlan, RemoteSessionExists, RemoteSessionNotFound, TicketClosed, UsageRefused,
 )
 from services.tickets.models import RemoteSession, Ticket
-from services.tickets.schemas_care import RemoteSessionIn
+from services.tickets.schemas.care import RemoteSessionIn
 from services.tickets.service.sla import hours_calendar
 from services.tickets.service.tickets import TicketService
 from services.tickets.service.windows import session_complaint_deadline

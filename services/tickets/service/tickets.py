@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.tickets import repository as repo
+from services.tickets.repository import tickets as repo
 from services.tickets.clients import EntitlementsClient
 from services.tickets.errors import InvalidTicketTransition, ReopenWindowOver, TicketClosed, TicketNotFound
 from services.tickets.models import Attachment, Ticket, TicketEvent, TicketMessage, TicketPause
-from services.tickets.schemas import AttachmentIn, TicketIn
+from services.tickets.schemas.tickets import AttachmentIn, TicketIn
 from services.tickets.service.filing import (
     actor_kind, check_attachments, event_data, new_message, prepare_filing,
 )

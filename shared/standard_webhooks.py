@@ -1,5 +1,6 @@
-"""Outgoing webhooks: outbox events delivered to external endpoints (the CRM, the shop) as
-Standard Webhooks (https://www.standardwebhooks.com), signed with the `standardwebhooks` package.
+"""Outgoing Standard Webhooks (https://www.standardwebhooks.com) to the targets configured in
+settings (the CRM, the shop), signed with the `standardwebhooks` package; the wire format
+(`signed_request`, `post_signed`) is shared with the API-managed endpoints (shared/webhook_endpoints/).
 
 A webhook is one more outbox sink: `Runtime.resolve_sinks` adds the names of matching webhooks
 to the event's sinks, the relay writes one row per sink and retries each with its own backoff and

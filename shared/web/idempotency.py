@@ -21,10 +21,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shared.auth import Principal, current_principal
+from shared.auth import Principal
+from shared.web.auth import current_principal
 from shared.errors import IdempotencyInProgress, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable
 from shared.infra_models import IdempotencyRecord
-from shared.uow import UoW, UnitOfWork
+from shared.uow import UnitOfWork
+from shared.web.uow import UoW
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
