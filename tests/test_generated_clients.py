@@ -140,9 +140,9 @@ async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(c
     m = _module(ent, "models")
     shop = ent.AuthenticatedClient(base_url=platform.urls["entitlements"], token=platform.token("shop"))
     body = m.PurchaseIn(
-        customer_id="cust-gen-1", plan_id="o365-standard", mode=m.PurchaseInMode.ADDON,
+        customer_id="cust-gen-1", plan_id="o365-standard", mode=m.ContractMode.ADDON,
         licence=m.LicenceRef(product="office365", reference="gen1.onmicrosoft.com"), term_months=12,
-        payment_method=m.PurchaseInPaymentMethod.CARD,
+        payment_method=m.PaymentMethod.CARD,
         billing=m.BillingDetails(name="Contoso sp. z o.o.", nip="1234563218", address="ul. Prosta 1, 00-001 Warszawa",
                                  email="faktury@contoso.pl", payment_instrument=CARD_OK))
     create_purchase = _module(ent, "api.contracts.create_purchase")
@@ -179,7 +179,7 @@ async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(c
                                        token=platform.token("customer", customer_id="cust-gen-1"))
     ticket_in = t.TicketIn(customer_id="cust-gen-1", product="office365-support", subject="Teams calls drop",
                            description="Every Teams call drops after about five minutes since Monday.",
-                           category="basic_config_help", channel=t.TicketInChannel.API,
+                           category="basic_config_help", channel=t.Channel.API,
                            contact=t.Contact(name="Anna Nowak", email="anna@contoso.pl"),
                            licence_reference="gen1.onmicrosoft.com")
     async with customer:
