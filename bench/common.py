@@ -33,6 +33,7 @@ import asyncpg
 import httpx
 
 from bench import loadgen
+from tests.support.postgres import connected, create_database, database_dsn, database_url, drop_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -188,33 +189,22 @@ class BenchDatabase:
     def __init__(self, admin_dsn: str, prefix: str) -> None:
         self.admin_dsn = admin_dsn
         self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-        base = admin_dsn.rsplit("/", 1)[0]
-        self.url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{self.name}"
-        self.dsn = f"{base}/{self.name}"  # for plain asyncpg
+        self.url = database_url(admin_dsn, self.name)
+        self.dsn = database_dsn(admin_dsn, self.name)  # for plain asyncpg
         self.server_version = "?"
 
     async def create(self) -> None:
-        conn = await asyncio.wait_for(asyncpg.connect(self.admin_dsn), timeout=10)
-        try:
+        async with connected(self.admin_dsn) as conn:
             self.server_version = await conn.fetchval("SHOW server_version")
-            await conn.execute(f'CREATE DATABASE "{self.name}"')
-        finally:
-            await conn.close()
+        await create_database(self.admin_dsn, self.name)
 
     async def drop(self) -> None:
-        conn = await asyncio.wait_for(asyncpg.connect(self.admin_dsn), timeout=10)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(self.admin_dsn, self.name)
 
     async def fetchvals(self, queries: dict[str, str]) -> dict[str, Any]:
         """name → the first value of each query, on one connection."""
-        conn = await asyncio.wait_for(asyncpg.connect(self.dsn), timeout=10)
-        try:
+        async with connected(self.dsn) as conn:
             return {name: await conn.fetchval(sql) for name, sql in queries.items()}
-        finally:
-            await conn.close()
 
 
 # ---- the servers -------------------------------------------------------------------------------

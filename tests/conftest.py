@@ -20,10 +20,10 @@ from services.registry import get as service_spec
 from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, ensure_dev_keys, mint_token
 from shared.settings import EventSink
-from tests.databases import (
+from tests.support.databases import (
     PostgresDatabase, SqliteTemplate, postgres_available, skip_or_fail_without_postgres,
 )
-from tests.receiver import EventReceiver
+from tests.support.receiver import EventReceiver
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 START = datetime(2026, 11, 21, 10, 0, tzinfo=WARSAW)  # Saturday 21 Nov 2026, the R-B7 example's date

@@ -21,7 +21,7 @@ from shared.auth import Authenticator
 from shared.errors import Unauthorized
 from shared.roles import ROLE_SCOPES
 from tests.entitlements.helpers import purchase_body
-from tests.receiver import free_port
+from tests.support.receiver import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PORT = 8001  # entitlements' default port, where `supportctl up` serves it

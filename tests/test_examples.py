@@ -45,7 +45,8 @@ from services.tickets.settings import TicketsSettings
 from shared.devkeys import DEV_KID, mint_token
 from shared.nip import normalize_nip
 from shared.settings import EventSink, WebhookTarget
-from tests.served import Served, free_port
+from tests.support.served import Served, free_port
+from tests.support.waiting import until
 
 REPO = Path(__file__).resolve().parents[1]
 GUIDES = sorted((REPO / "docs" / "guides").glob("*.md")) + [REPO / "docs" / "sla-upgrade.md"]
@@ -155,32 +156,10 @@ async def platform(stores, keys: tuple[Path, Path], crm_server: tuple[Any, str],
                 yield world
 
 
-async def _until_async(probe: Any, what: str, timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 # The examples are clients of the HTTP API, which behaves the same on both backends: they run on
 # SQLite only, to keep this file fast (the backends are compared by the services' own tests, and
 # the e2e suite runs the whole platform on PostgreSQL).
 on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
-
-async def _until(probe: Any, what: str, timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 # ---- examples/checkout.py --------------------------------------------------------------------------
@@ -274,7 +253,7 @@ async def test_crm_files_a_ticket_lists_it_and_its_receiver_verifies_the_signed_
     assert str(refused).startswith("HTTP 422 description_too_short: ")
 
     receiver = platform.crm_receiver
-    events = await _until(lambda: [e for e in receiver.events if e["type"] == "ticket.created"], "ticket.created")
+    events = await until(lambda: [e for e in receiver.events if e["type"] == "ticket.created"], "ticket.created")
     assert events[0]["data"]["ticket_id"] == ticket["id"] and events[0]["source"] == "tickets"
 
     # A repeated delivery (same webhook-id) is acknowledged and not applied twice; a forged one is refused.
@@ -337,11 +316,11 @@ async def test_crm_registers_webhook_endpoints_on_every_service_and_receives_the
         return next((e for s, e in applied if s == service and e["type"] == event_type
                      and e["data"].get(key) == value), None)
 
-    created = await _until(lambda: seen("tickets", "ticket.created", "ticket_id", ticket["id"]), "ticket.created")
-    await _until(lambda: seen("entitlements", "contract.activated", "contract_id", contract["id"]),
+    created = await until(lambda: seen("tickets", "ticket.created", "ticket_id", ticket["id"]), "ticket.created")
+    await until(lambda: seen("entitlements", "contract.activated", "contract_id", contract["id"]),
                  "contract.activated from entitlements")
-    await _until(lambda: seen("billing", "contract.paid", "contract_id", contract["id"]), "contract.paid from billing")
-    await _until(lambda: seen("billing", "invoice.paid", "contract_id", contract["id"]), "invoice.paid from billing")
+    await until(lambda: seen("billing", "contract.paid", "contract_id", contract["id"]), "contract.paid from billing")
+    await until(lambda: seen("billing", "invoice.paid", "contract_id", contract["id"]), "invoice.paid from billing")
 
     # The delivery log shows it delivered; a replay (same webhook-id) is acknowledged and not applied again.
     endpoint = registered["tickets"]["id"]
@@ -351,7 +330,7 @@ async def test_crm_registers_webhook_endpoints_on_every_service_and_receives_the
                                   params={"status": "delivered"})).json()
             return next((d for d in page["items"] if d["event_id"] == created["id"]), None)
 
-        first = await _until_async(delivery, "the delivery of ticket.created in the log")
+        first = await until(delivery, "the delivery of ticket.created in the log")
         replayed = await api.post(f"/v1/webhook-endpoints/{endpoint}/deliveries/{first['id']}/replay")
         assert replayed.status_code == 202, replayed.text
 
@@ -359,7 +338,7 @@ async def test_crm_registers_webhook_endpoints_on_every_service_and_receives_the
             found = (await api.get(f"/v1/webhook-endpoints/{endpoint}/deliveries/{first['id']}")).json()
             return found if found["status"] == "delivered" and len(found["attempt_log"]) == 2 else None
 
-        log = (await _until_async(answered_again, "the replay"))["attempt_log"]
+        log = (await until(answered_again, "the replay"))["attempt_log"]
     assert [a["status_code"] for a in log] == [204, 200]  # applied, then recognised as a duplicate
     assert len([e for s, e in applied if e["id"] == created["id"]]) == 1
 

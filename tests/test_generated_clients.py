@@ -8,7 +8,6 @@ the documents the services answer with (PDF, XML, a raw e-mail) read as bytes.""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 import httpx
 import pytest
@@ -36,7 +35,8 @@ from services.tickets.settings import TicketsSettings
 from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
-from tests.served import Served, free_port
+from tests.support.served import Served, free_port
+from tests.support.waiting import until
 
 OPENAPI = Path(__file__).resolve().parents[1] / "openapi"
 GENERATOR_CONFIG = """\
@@ -135,25 +135,14 @@ async def _load_catalogue(world: Platform, catalogue: dict[str, Any]) -> None:
         assert loaded.status_code == 200, loaded.text
 
 
-async def _until(probe: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(clients, platform: Platform):
     ent, tix, bill = clients["entitlements"], clients["tickets"], clients["billing"]
     m = _module(ent, "models")
     shop = ent.AuthenticatedClient(base_url=platform.urls["entitlements"], token=platform.token("shop"))
     body = m.PurchaseIn(
-        customer_id="cust-gen-1", plan_id="o365-standard", mode=m.PurchaseInMode.ADDON,
+        customer_id="cust-gen-1", plan_id="o365-standard", mode=m.ContractMode.ADDON,
         licence=m.LicenceRef(product="office365", reference="gen1.onmicrosoft.com"), term_months=12,
-        payment_method=m.PurchaseInPaymentMethod.CARD,
+        payment_method=m.PaymentMethod.CARD,
         billing=m.BillingDetails(name="Contoso sp. z o.o.", nip="1234563218", address="ul. Prosta 1, 00-001 Warszawa",
                                  email="faktury@contoso.pl", payment_instrument=CARD_OK))
     create_purchase = _module(ent, "api.contracts.create_purchase")
@@ -190,7 +179,7 @@ async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(c
                                        token=platform.token("customer", customer_id="cust-gen-1"))
     ticket_in = t.TicketIn(customer_id="cust-gen-1", product="office365-support", subject="Teams calls drop",
                            description="Every Teams call drops after about five minutes since Monday.",
-                           category="basic_config_help", channel=t.TicketInChannel.API,
+                           category="basic_config_help", channel=t.Channel.API,
                            contact=t.Contact(name="Anna Nowak", email="anna@contoso.pl"),
                            licence_reference="gen1.onmicrosoft.com")
     async with customer:
@@ -212,5 +201,5 @@ async def test_generated_clients_buy_a_plan_file_a_ticket_and_list_the_invoice(c
             page = await list_invoices.asyncio(client=biller, contract_id=contract.id)
             assert isinstance(page, b.PageInvoiceOut), page
             return page.items
-        invoices = await _until(invoiced, "the contract's first invoice")
+        invoices = await until(invoiced, "the contract's first invoice")
     assert invoices[0].contract_id == contract.id and invoices[0].customer_id == "cust-gen-1"

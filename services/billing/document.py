@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal, Sequence
 
 from services.billing.models import Invoice, InvoiceLine
+from services.billing.statuses import InvoiceKind
 from shared.clock import local_date
 
 
@@ -97,7 +98,7 @@ def document_of(invoice: Invoice, lines: Sequence[InvoiceLine], original: Invoic
                 last_payment_at: datetime | None = None) -> InvoiceDocument:
     """`last_payment_at`: when the latest payment against the invoice arrived (its PDF says what
     has been paid, and when; a credit note is never paid against)."""
-    paid = invoice.amount_paid if invoice.kind == "invoice" else Decimal("0.00")
+    paid = invoice.amount_paid if invoice.kind == InvoiceKind.INVOICE else Decimal("0.00")
     paid_at = (invoice.paid_at or last_payment_at) if paid > 0 else None
     corrected = None
     if original is not None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing.models import BillingAccount, Charge, Invoice
 from services.billing.service.periods import Period
+from services.billing.statuses import MONTHLY_FEE, UNPAID, InvoiceKind
 from shared.clock import local_date
 from shared.metrics import BoundedLabel
 from shared.runtime import Runtime
@@ -58,10 +59,10 @@ def register(runtime: Runtime) -> None:
                     BillingAccount.ends_on >= period.first))).scalar_one(), month, str(period))
             m.set(invoiced, (await session.execute(
                 select(func.count(func.distinct(Invoice.contract_id))).where(
-                    Invoice.period == str(period), Invoice.purpose.in_(("period", "first"))))).scalar_one(),
+                    Invoice.period == str(period), Invoice.purpose.in_(MONTHLY_FEE)))).scalar_one(),
                 month, str(period))
         m.set(overdue, (await session.execute(select(func.count()).select_from(Invoice).where(
-            Invoice.status.in_(("open", "partially_paid")), Invoice.kind == "invoice",
+            Invoice.status.in_(UNPAID), Invoice.kind == InvoiceKind.INVOICE,
             Invoice.due_date < today))).scalar_one())
         m.set(unknown, (await session.execute(select(func.count()).select_from(Charge)
                                               .where(Charge.status == "unknown"))).scalar_one())

@@ -7,8 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
+from services.billing.statuses import (
+    ChargeStatus, ContractStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, LineKind, PaymentMethod, PaymentSource,
+    PriceState, Standing,
+)
 from shared.columns import JSONType, Money, UTCDateTime
 from shared.metadata import service_metadata
 
@@ -29,13 +33,14 @@ class BillingAccount(SQLModel, table=True):
     # upgraded before the price schedule existed: its schedule holds only today's price until
     # `supportctl billing reprice` rebuilds it from entitlements' history
     legacy_prices: bool = False
-    contract_status: str = Field(max_length=30, index=True)  # the billing run and its progress gauge
+    # the billing run and its progress gauge
+    contract_status: ContractStatus = Field(sa_type=AutoString(30), index=True)
     starts_on: date
     ends_on: date
     buyer: dict[str, Any] = Field(sa_type=JSONType)  # name, nip, address, email
-    payment_method: str = Field(max_length=20)  # card | direct_debit (R-B2)
+    payment_method: PaymentMethod = Field(sa_type=AutoString(20))  # R-B2
     payment_instrument: str | None = Field(default=None, max_length=100, repr=False)  # provider token
-    standing: str = Field(default="good", max_length=20)  # good | overdue | terminable (dunning)
+    standing: Standing = Field(default=Standing.GOOD, sa_type=AutoString(20))  # dunning
     overdue_since: date | None = None
     terminable_since: date | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -59,7 +64,7 @@ class PlanPrice(SQLModel, table=True):
     plan_name: str = Field(max_length=200)
     price_net: Decimal = Field(sa_type=Money)
     effective_from: date
-    state: str = Field(max_length=20)  # pending | applied
+    state: PriceState = Field(sa_type=AutoString(20))
     origin_key: str | None = Field(default=None, max_length=120, unique=True)  # the event that made it
     invoice_id: str | None = Field(default=None, max_length=40, index=True)  # the upgrade's supplement
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -82,8 +87,8 @@ class Invoice(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     number: str = Field(max_length=40, unique=True)
-    kind: str = Field(max_length=20)  # invoice | correction
-    purpose: str = Field(max_length=20)  # first | period | upgrade | correction
+    kind: InvoiceKind = Field(sa_type=AutoString(20))
+    purpose: InvoicePurpose = Field(sa_type=AutoString(20))
     origin_key: str | None = Field(default=None, max_length=120, unique=True)  # the event or request it answers
     contract_id: str = Field(max_length=40, index=True)
     customer_id: str = Field(max_length=100, index=True)
@@ -96,13 +101,13 @@ class Invoice(SQLModel, table=True):
     due_date: date
     seller: dict[str, Any] = Field(sa_type=JSONType)
     buyer: dict[str, Any] = Field(sa_type=JSONType)
-    payment_method: str = Field(max_length=20)
+    payment_method: PaymentMethod = Field(sa_type=AutoString(20))
     net_total: Decimal = Field(sa_type=Money)
     vat_total: Decimal = Field(sa_type=Money)
     gross_total: Decimal = Field(sa_type=Money)
     per_rate: list[dict[str, Any]] = Field(sa_type=JSONType)
     amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
-    status: str = Field(max_length=20, index=True)  # open | partially_paid | paid | credited (corrections: issued)
+    status: InvoiceStatus = Field(sa_type=AutoString(20), index=True)
     corrects_id: str | None = Field(default=None, max_length=40, index=True)
     correction_reason: str | None = Field(default=None, max_length=500)
     ksef_number: str | None = Field(default=None, max_length=60)
@@ -125,7 +130,7 @@ class InvoiceLine(SQLModel, table=True):
     vat_rate: int
     vat: Decimal = Field(sa_type=Money)
     gross: Decimal = Field(sa_type=Money)
-    kind: str = Field(max_length=20)
+    kind: LineKind = Field(sa_type=AutoString(20))
     source_id: str | None = Field(default=None, max_length=60)
     plan_id: str | None = Field(default=None, max_length=64)  # the plan whose fee or upgrade the line bills
 
@@ -153,11 +158,9 @@ class Charge(SQLModel, table=True):
     contract_id: str = Field(max_length=40, index=True)
     attempt: int
     idempotency_key: str = Field(max_length=80, unique=True)
-    method: str = Field(max_length=20)
+    method: PaymentMethod = Field(sa_type=AutoString(20))
     amount: Decimal = Field(sa_type=Money)
-    # scheduled → submitting → pending → succeeded | partially_paid | failed; unknown (no answer:
-    # reconciled with the provider before anything else); cancelled (nothing left to collect)
-    status: str = Field(max_length=20)
+    status: ChargeStatus = Field(sa_type=AutoString(20))
     scheduled_for: datetime = Field(sa_type=UTCDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_charge_id: str | None = Field(default=None, max_length=80, index=True)
@@ -176,7 +179,7 @@ class Payment(SQLModel, table=True):
     invoice_id: str = Field(foreign_key="invoice.id", max_length=40, index=True)
     charge_id: str | None = Field(default=None, max_length=40, unique=True)
     amount: Decimal = Field(sa_type=Money)
-    source: str = Field(max_length=20)  # provider | manual
+    source: PaymentSource = Field(sa_type=AutoString(20))
     reference: str | None = Field(default=None, max_length=200)
     received_at: datetime = Field(sa_type=UTCDateTime)
 

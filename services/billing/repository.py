@@ -14,6 +14,9 @@ from services.billing.models import (
     BillingAccount, Charge, Invoice, InvoiceCounter, InvoiceLine, Payment, PendingUsage, PlanPrice,
     ReceivedProviderEvent,
 )
+from services.billing.statuses import (
+    MONTHLY_FEE, UNPAID, ChargeStatus, InvoiceKind, InvoicePurpose, PriceState, Standing,
+)
 from shared.queries import KeysetPage, keyset_page, one_row
 
 
@@ -43,8 +46,8 @@ async def billable_accounts(session: AsyncSession) -> Sequence[BillingAccount]:
 
 async def accounts_with_open_invoices(session: AsyncSession) -> Sequence[str]:
     stmt = (select(BillingAccount.contract_id).where(or_(
-        BillingAccount.standing != "good",
-        BillingAccount.contract_id.in_(select(Invoice.contract_id).where(Invoice.status.in_(("open", "partially_paid"))))))
+        BillingAccount.standing != Standing.GOOD,
+        BillingAccount.contract_id.in_(select(Invoice.contract_id).where(Invoice.status.in_(UNPAID)))))
         .order_by(BillingAccount.contract_id))
     return (await session.execute(stmt)).scalars().all()
 
@@ -59,7 +62,7 @@ async def invoice_by_origin(session: AsyncSession, origin_key: str) -> Invoice |
 
 async def period_invoice(session: AsyncSession, contract_id: str, period: str) -> Invoice | None:
     stmt = select(Invoice).where(Invoice.contract_id == contract_id, Invoice.period == period,
-                                 Invoice.purpose.in_(("period", "first")))
+                                 Invoice.purpose.in_(MONTHLY_FEE))
     return (await session.execute(stmt)).scalars().first()
 
 
@@ -69,8 +72,8 @@ async def lines(session: AsyncSession, invoice_id: str) -> Sequence[InvoiceLine]
 
 
 async def unpaid_invoices(session: AsyncSession, contract_id: str) -> Sequence[Invoice]:
-    stmt = (select(Invoice).where(Invoice.contract_id == contract_id, Invoice.kind == "invoice",
-                                  Invoice.status.in_(("open", "partially_paid")))
+    stmt = (select(Invoice).where(Invoice.contract_id == contract_id, Invoice.kind == InvoiceKind.INVOICE,
+                                  Invoice.status.in_(UNPAID))
             .order_by(Invoice.due_date, Invoice.number))
     return (await session.execute(stmt)).scalars().all()
 
@@ -124,7 +127,8 @@ async def charge(session: AsyncSession, *, charge_id: str | None = None, provide
 async def claim_due_charges(session: AsyncSession, now: datetime, lease_until: datetime, limit: int) -> list[str]:
     """Charges to submit (scheduled) or reconcile (unknown) now, leased to this runner
     (`SKIP LOCKED`: several replicas never take the same one)."""
-    stmt = (select(Charge).where(Charge.status.in_(("scheduled", "unknown")), Charge.scheduled_for <= now,
+    stmt = (select(Charge).where(Charge.status.in_((ChargeStatus.SCHEDULED, ChargeStatus.UNKNOWN)),
+                                 Charge.scheduled_for <= now,
                                  or_(Charge.locked_until.is_(None), Charge.locked_until < now))
             .order_by(Charge.scheduled_for).limit(limit).with_for_update(skip_locked=True))
     rows = (await session.execute(stmt)).scalars().all()
@@ -177,11 +181,12 @@ async def legacy_price_accounts(session: AsyncSession) -> Sequence[BillingAccoun
 async def supplements(session: AsyncSession, contract_id: str) -> Sequence[Invoice]:
     """A contract's upgrade supplements (R-B7) in issue order; not the catch-ups of a fee."""
     with_supplement = select(InvoiceLine.invoice_id).where(InvoiceLine.kind == "supplement")
-    stmt = (select(Invoice).where(Invoice.contract_id == contract_id, Invoice.purpose == "upgrade",
+    stmt = (select(Invoice).where(Invoice.contract_id == contract_id, Invoice.purpose == InvoicePurpose.UPGRADE,
                                   Invoice.id.in_(with_supplement))
             .order_by(Invoice.created_at, Invoice.number))
     return (await session.execute(stmt)).scalars().all()
 
 
 async def drop_applied_prices(session: AsyncSession, contract_id: str) -> None:
-    await session.execute(delete(PlanPrice).where(PlanPrice.contract_id == contract_id, PlanPrice.state == "applied"))
+    await session.execute(delete(PlanPrice).where(PlanPrice.contract_id == contract_id,
+                                                    PlanPrice.state == PriceState.APPLIED))

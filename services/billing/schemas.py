@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from services.billing.statuses import (
+    ContractStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, LineKind, PaymentMethod, PriceState, Standing,
+)
 from shared.schemas import MoneyStr, StrictModel
 
 PeriodStr = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-12"], description="A calendar month, YYYY-MM.")
@@ -23,7 +26,7 @@ class InvoiceLineOut(BaseModel):
     vat_rate: int
     vat: MoneyStr
     gross: MoneyStr
-    kind: str = Field(description="`subscription`: a month's fee (or its catch-up or repricing correction); "
+    kind: LineKind = Field(description="`subscription`: a month's fee (or its catch-up or repricing correction); "
                                   "`supplement`: an upgrade's fee for the rest of its month (R-B7); `overage` "
                                   "(R-B8); `correction`: a credit note's line.")
     plan_id: str | None = Field(default=None, description="The plan whose fee (subscription) or upgrade "
@@ -33,8 +36,8 @@ class InvoiceLineOut(BaseModel):
 class InvoiceOut(BaseModel):
     id: str
     number: str
-    kind: Literal["invoice", "correction"]
-    purpose: Literal["first", "period", "upgrade", "correction"]
+    kind: InvoiceKind
+    purpose: InvoicePurpose
     contract_id: str
     customer_id: str
     period: str | None
@@ -45,13 +48,13 @@ class InvoiceOut(BaseModel):
     due_date: date
     seller: dict[str, Any]
     buyer: dict[str, Any]
-    payment_method: str
+    payment_method: PaymentMethod
     net_total: MoneyStr
     vat_total: MoneyStr
     gross_total: MoneyStr
     per_rate: list[dict[str, Any]]
     amount_paid: MoneyStr
-    status: Literal["open", "partially_paid", "paid", "credited", "issued"]
+    status: InvoiceStatus
     corrects_id: str | None
     correction_reason: str | None
     ksef_number: str | None
@@ -125,7 +128,7 @@ class CreditNoteIn(StrictModel):
 
 
 class InstrumentIn(StrictModel):
-    payment_method: Literal["card", "direct_debit"]
+    payment_method: PaymentMethod
     payment_instrument: str = Field(min_length=1, max_length=100, description="The provider's token (sandbox: "
                                                                               "a test card number or IBAN).")
 
@@ -141,7 +144,7 @@ class PlanPriceOut(BaseModel):
     price_net: MoneyStr = Field(description="Monthly, net PLN.")
     effective_from: date = Field(description="The first day this plan's fee is owed (the purchase, or the "
                                              "upgrade's date, R-B7).")
-    state: Literal["pending", "applied"] = Field(description="`pending` until the upgrade's supplement is paid "
+    state: PriceState = Field(description="`pending` until the upgrade's supplement is paid "
                                                              "and the plan switches.")
 
 
@@ -152,13 +155,13 @@ class AccountOut(BaseModel):
     plan_id: str
     plan_name: str
     price_net: MoneyStr
-    contract_status: str
+    contract_status: ContractStatus
     starts_on: date
     ends_on: date
     buyer: dict[str, Any]
-    payment_method: str
+    payment_method: PaymentMethod
     has_payment_instrument: bool
-    standing: Literal["good", "overdue", "terminable"]
+    standing: Standing
     overdue_since: date | None = Field(description="The due date of the oldest invoice in arrears (R-B5).")
     terminable_since: date | None = Field(description="The first day a payment was more than 7 days late, so the "
                                                       "seller may terminate (R-B6/R-E5); the same date entitlements "

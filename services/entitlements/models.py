@@ -7,13 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Index, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
+from services.entitlements.statuses import (
+    LIVE_STATUSES, ContractMode, ContractStatus, DispositionInstruction, PaymentMethod,
+)
 from shared.columns import JSONType, Money, UTCDateTime
 from shared.metadata import service_metadata
 
-LIVE_STATUSES = ("pending_payment", "active", "suspended")
-_LIVE_SQL = text("status IN ('pending_payment', 'active', 'suspended')")
+_LIVE_SQL = text("status IN (" + ", ".join(f"'{status}'" for status in LIVE_STATUSES) + ")")
 
 
 class Product(SQLModel, table=True):
@@ -80,12 +82,13 @@ class Contract(SQLModel, table=True):
     product_id: str = Field(foreign_key="product.id", max_length=64)
     plan_id: str = Field(max_length=64)
     plan_version: int
-    status: str = Field(max_length=20, index=True)
-    mode: str = Field(max_length=20)
+    # enum-typed attributes over plain VARCHAR columns: the stored values are the enums' values
+    status: ContractStatus = Field(sa_type=AutoString(20), index=True)
+    mode: ContractMode = Field(sa_type=AutoString(20))
     term_months: int
     starts_on: date
     ends_on: date
-    payment_method: str = Field(max_length=20)
+    payment_method: PaymentMethod = Field(sa_type=AutoString(20))
     billing: dict[str, Any] = Field(sa_type=JSONType)
     representatives: dict[str, Any] = Field(sa_type=JSONType)
     order_ref: str | None = Field(default=None, max_length=200)
@@ -109,8 +112,8 @@ class ContractHistory(SQLModel, table=True):
     contract_id: str = Field(foreign_key="contract.id", max_length=40, index=True)
     at: datetime = Field(sa_type=UTCDateTime)
     action: str = Field(max_length=40)
-    from_status: str | None = Field(default=None, max_length=20)
-    to_status: str | None = Field(default=None, max_length=20)
+    from_status: ContractStatus | None = Field(default=None, sa_type=AutoString(20))
+    to_status: ContractStatus | None = Field(default=None, sa_type=AutoString(20))
     actor: str = Field(max_length=200)
     reason: str | None = Field(default=None, sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
@@ -150,7 +153,7 @@ class DataDisposition(SQLModel, table=True):
     customer_id: str = Field(max_length=100, index=True)
     ended_on: date
     due_on: date = Field(index=True)
-    instruction: str | None = Field(default=None, max_length=10)
+    instruction: DispositionInstruction | None = Field(default=None, sa_type=AutoString(10))
     instruction_received_on: date | None = None
     instructed_by: str | None = Field(default=None, max_length=200)
     completed_on: date | None = None

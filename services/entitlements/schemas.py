@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.entitlements.errors import InvalidNip
+from services.entitlements.statuses import (
+    ContractMode, ContractStatus, DispositionInstruction, EntitlementSource, EntitlementStatus, PaymentMethod,
+    TerminationReason, UpgradeStatus,
+)
 from shared.nip import normalize_nip
 from shared.schemas import Email, MoneyStr, NonNegativeMoney, StrictModel
 
@@ -192,10 +196,10 @@ class BillingDetails(StrictModel):
 class PurchaseIn(StrictModel):
     customer_id: Id = _ID
     plan_id: str = Field(min_length=1, max_length=64)
-    mode: Literal["addon", "standalone"]
+    mode: ContractMode
     licence: LicenceRef
     term_months: int = Field(gt=0, le=120)
-    payment_method: Literal["card", "direct_debit"]
+    payment_method: PaymentMethod
     billing: BillingDetails
     order_ref: str | None = Field(default=None, max_length=200)
     representative: Person | None = Field(default=None, description="The customer's named contact (R-E7); "
@@ -216,12 +220,12 @@ class ContractOut(BaseModel):
     product_id: str
     plan_id: str
     plan_version: int
-    status: Literal["pending_payment", "active", "suspended", "terminated", "expired"]
-    mode: str
+    status: ContractStatus
+    mode: ContractMode
     term_months: int
     starts_on: date
     ends_on: date
-    payment_method: str
+    payment_method: PaymentMethod
     billing: dict[str, Any]
     representatives: dict[str, Any]
     order_ref: str | None
@@ -242,8 +246,7 @@ class ReasonIn(StrictModel):
 
 
 class TerminateIn(StrictModel):
-    reason: Literal["payment_overdue", "customer_breach", "seller_breach", "terms_change_customer",
-                    "terms_change_seller", "mutual", "other"]
+    reason: TerminationReason
     note: str | None = Field(default=None, max_length=2000)
     effective_on: date | None = Field(default=None, description="Omit for immediate termination.")
     demand_sent_on: date | None = Field(default=None, description="For `seller_breach`: when the customer's "
@@ -280,8 +283,8 @@ class RepresentativesIn(StrictModel):
 class HistoryEntryOut(BaseModel):
     at: datetime
     action: str
-    from_status: str | None
-    to_status: str | None
+    from_status: ContractStatus | None
+    to_status: ContractStatus | None
     actor: str
     reason: str | None
     data: dict[str, Any]
@@ -310,7 +313,7 @@ class UpgradeOut(BaseModel):
     to_plan_id: str
     as_of: date
     quote: QuoteOut
-    status: Literal["pending_payment", "applied"]
+    status: UpgradeStatus
 
 
 class UpgradePaidIn(StrictModel):
@@ -344,11 +347,11 @@ class PlanRef(BaseModel):
 class EntitlementOut(BaseModel):
     licence: LicenceOut
     product_id: str
-    source: Literal["contract", "free_plan"]
-    status: str = Field(description="`active`, or `free` when the free plan applies (no paid contract, or the "
-                                     "paid one is suspended or not yet paid).")
+    source: EntitlementSource
+    status: EntitlementStatus = Field(description="`active`, or `free` when the free plan applies (no paid contract, "
+                                                  "or the paid one is suspended or not yet paid).")
     contract_id: str | None
-    contract_status: str | None
+    contract_status: ContractStatus | None
     plan: PlanRef
     priority: str
     benefits: list[str]
@@ -404,14 +407,14 @@ class DispositionOut(BaseModel):
     customer_id: str
     ended_on: date
     due_on: date
-    instruction: Literal["return", "delete"] | None
+    instruction: DispositionInstruction | None
     instruction_received_on: date | None
     completed_on: date | None
     overdue: bool
 
 
 class InstructionIn(StrictModel):
-    instruction: Literal["return", "delete"]
+    instruction: DispositionInstruction
     received_on: date | None = Field(default=None, description="When the written instruction arrived; default today.")
 
 

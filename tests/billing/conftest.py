@@ -4,7 +4,6 @@ webhooks; every event also reaches a recording receiver. One injected clock for 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -23,8 +22,9 @@ from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
 from tests.entitlements.helpers import purchase_body
-from tests.receiver import EventReceiver
-from tests.served import Served, free_port
+from tests.support.receiver import EventReceiver
+from tests.support.served import Served, free_port
+from tests.support.waiting import until
 
 CARD_OK, CARD_NO_FUNDS, CARD_EXPIRED, CARD_NO_ANSWER = (
     "4242424242424242", "4000000000009995", "4000000000000069", "4000000000000119")
@@ -97,14 +97,7 @@ class BillingWorld:
 
     async def until(self, probe: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
         """Waits until `await probe()` is truthy (the services work asynchronously)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            value = await probe()
-            if value:
-                return value
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.05)
+        return await until(probe, what, timeout)
 
     async def status(self, contract_id: str, wanted: str) -> dict[str, Any]:
         """Waits until entitlements has the contract in `wanted` and billing has heard of it

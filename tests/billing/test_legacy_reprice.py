@@ -20,7 +20,7 @@ from shared.ids import new_id
 from shared.migrations import upgrade as migrate
 from tests.billing.conftest import CARD_OK
 from tests.billing.upgrade_steps import applied, run, upgrade, wait_for_billing
-from tests.databases import PostgresDatabase
+from tests.support.databases import PostgresDatabase
 from tests.tickets.conftest import at
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tests.billing.conftest import CARD_NO_FUNDS, CARD_OK
-from tests.metrics import scrape, value
+from tests.support.metrics import scrape, value
 from tests.tickets.conftest import at
 
 

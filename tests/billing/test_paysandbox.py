@@ -23,7 +23,7 @@ from services.billing.payments.provider import (
     ChargeRequest, InvalidWebhookSignature, PaymentMethod, ProviderRejected, ProviderUnavailable,
 )
 from services.paysandbox.app import SandboxSettings, create_app
-from tests.served import Served, free_port
+from tests.support.served import Served, free_port
 
 API_KEY = "sk_test_paysandbox"
 SECRET = "whsec_" + "dGVzdC1wYXlzYW5kYm94LXdlYmhvb2stc2VjcmV0"  # base64 of a test-only secret

@@ -30,8 +30,8 @@ from services.tickets.settings import TicketsSettings
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
 from tests.entitlements.helpers import purchase_body
-from tests.receiver import EventReceiver
-from tests.served import Served, free_port
+from tests.support.receiver import EventReceiver
+from tests.support.served import Served, free_port
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 ROOT = Path(__file__).resolve().parents[2]

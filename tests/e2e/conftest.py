@@ -21,9 +21,9 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.databases import postgres_available, skip_or_fail_without_postgres
+from tests.support.databases import postgres_available, skip_or_fail_without_postgres
 from tests.e2e.harness import REPO, Platform
-from tests.served import Served
+from tests.support.served import Served
 
 ARTIFACTS = REPO / "test-artifacts"
 TIMINGS_FILE = ARTIFACTS / "e2e-timings.txt"

@@ -33,15 +33,16 @@ from pathlib import Path
 from typing import Awaitable, Callable, Iterator, TypeVar
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
 
 from services.cli.devenv import DATA_DIR_ENV, MAILSINK_PORT_ENV, PAYSANDBOX_PORT_ENV, dev_defaults
 from services.registry import SERVICES
 from shared.devkeys import DEV_KID, ensure_dev_keys, mint_token
 from shared.migrations import upgrade
-from tests.databases import PG_ADMIN_DSN
-from tests.served import free_port
+from tests.support.databases import PG_ADMIN_DSN
+from tests.support.postgres import create_database, database_url, drop_database
+from tests.support.served import free_port
+from tests.support.waiting import until as wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -65,23 +66,14 @@ class E2EDatabase:
     def __init__(self, service: str, run_id: str) -> None:
         self.service = service
         self.name = f"e2e_{run_id}_{service}"
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-        self.url = f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{self.name}"
+        self.url = database_url(PG_ADMIN_DSN, self.name)
 
     async def create(self) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(f'CREATE DATABASE "{self.name}"')
-        finally:
-            await conn.close()
+        await create_database(PG_ADMIN_DSN, self.name)
         await asyncio.to_thread(upgrade, SERVICES[self.service].migrations, self.url)
 
     async def drop(self) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(PG_ADMIN_DSN, self.name)
 
 
 # ---- processes -------------------------------------------------------------------------------
@@ -386,15 +378,8 @@ class Platform:
 
 
 async def until(probe: Callable[[], Awaitable[T]], what: str, timeout: float = 20.0, interval: float = 0.1) -> T:
-    """Polls `await probe()` until it is truthy; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(interval)
+    """The shared wait with the whole platform's patience (five processes on PostgreSQL)."""
+    return await wait_until(probe, what, timeout, interval)
 
 
 # ---- dates -----------------------------------------------------------------------------------

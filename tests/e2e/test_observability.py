@@ -14,7 +14,7 @@ from shared.logs import ACCESS_LOGGER
 from tests.e2e import steps
 from tests.e2e.harness import CARD_OK, Platform, unique, until
 from tests.entitlements.helpers import purchase_body
-from tests.metrics import names, scrape
+from tests.support.metrics import names, scrape
 
 pytestmark = [pytest.mark.timeout(120)]
 

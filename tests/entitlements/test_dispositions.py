@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tests.entitlements.helpers import active_contract
-from tests.metrics import scrape, value
+from tests.support.metrics import scrape, value
 
 
 async def test_deadline_instruction_completion_and_overdue_list_R_E9(shop, service, api, admin, receiver):

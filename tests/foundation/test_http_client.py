@@ -15,7 +15,7 @@ from shared.devkeys import DEV_KID
 from shared.http import ServiceTokenProvider, make_client
 from shared.roles import EVENTS_PUBLISH
 from shared.settings import ServiceSettings
-from tests.served import Served
+from tests.support.served import Served
 
 
 class FlakyPeer:

@@ -13,7 +13,7 @@ import pytest
 from shared.logs import ACCESS_LOGGER, AccessJsonFormatter
 from shared.settings import EventSink
 from tests.entitlements.helpers import buy
-from tests.metrics import access_lines, names, scrape, value
+from tests.support.metrics import access_lines, names, scrape, value
 
 
 async def test_metrics_carry_process_and_python_runtime_metrics(api):

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from shared.readpool import ReadPool
-from tests.databases import PG_ADMIN_DSN, postgres_available, skip_or_fail_without_postgres
+from tests.support.databases import PG_ADMIN_DSN, postgres_available, skip_or_fail_without_postgres
 
 
 @pytest.fixture

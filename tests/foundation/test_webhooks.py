@@ -31,7 +31,7 @@ from shared.settings import EventSink, WebhookTarget
 from shared.standard_webhooks import CompositeDeliverer
 from tests.entitlements.helpers import buy
 from tests.foundation.conftest import outbox_rows
-from tests.served import Served, free_port
+from tests.support.served import Served, free_port
 
 
 def new_secret(size: int = 32) -> str:

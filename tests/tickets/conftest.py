@@ -22,8 +22,8 @@ from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
 from tests.entitlements.helpers import purchase_body
-from tests.receiver import EventReceiver
-from tests.served import Served
+from tests.support.receiver import EventReceiver
+from tests.support.served import Served
 
 
 class World:

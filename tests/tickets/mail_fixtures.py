@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from services.tickets.mailer import MAIL_SINK
 from shared.infra_models import OutboxMessage
-from tests.receiver import free_port
-from tests.smtp_sink import SmtpSink
+from tests.support.receiver import free_port
+from tests.support.smtp_sink import SmtpSink
 from tests.tickets.conftest import World
 
 SUPPORT = "support@helpdesk.example.pl"

@@ -14,7 +14,7 @@ from services.tickets.errors import EntitlementsUnavailable
 from services.tickets.service import mail_parse
 from services.tickets.service.mail_in import InboundMailService
 from services.tickets.service.tickets import TicketService
-from tests.smtp_sink import body_of
+from tests.support.smtp_sink import body_of
 from tests.tickets.mail_fixtures import (  # noqa: F401 - fixtures
     SUPPORT, Mail, mail, smtp_listen_port, smtp_sink, tickets_settings_overrides, wait_until,
 )

@@ -22,8 +22,8 @@ from services.tickets.service.mail_templates import render
 from services.tickets.settings import TicketsSettings
 from shared.infra_models import OutboxMessage
 from shared.runtime import Runtime
-from tests.receiver import free_port
-from tests.smtp_sink import body_of
+from tests.support.receiver import free_port
+from tests.support.smtp_sink import body_of
 from tests.tickets.conftest import at
 from tests.tickets.mail_fixtures import (  # noqa: F401 - fixtures
     SUPPORT, Mail, mail, smtp_listen_port, smtp_sink, tickets_settings_overrides, wait_until,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from shared.logs import ACCESS_LOGGER
-from tests.metrics import access_lines, scrape, value
+from tests.support.metrics import access_lines, scrape, value
 from tests.tickets.conftest import at
 from tests.tickets.test_complaints import file as file_complaint
 

@@ -4,12 +4,11 @@ through `make_api`, tickets through `world`, billing through `bw`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -19,7 +18,8 @@ from fastapi import FastAPI, Request, Response
 # fixtures those depend on, whatever they are named.
 from tests.billing.conftest import *  # noqa: F401,F403
 from tests.foundation.conftest import make_api  # noqa: F401
-from tests.served import Served
+from tests.support.served import Served
+from tests.support.waiting import until
 from tests.tickets.conftest import *  # noqa: F401,F403
 
 
@@ -72,18 +72,6 @@ class HookReceiver:
     def reset(self) -> None:
         self.received.clear()
         self.status.clear()
-
-
-async def until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 15.0) -> Any:
-    """Polls `probe` until it returns something truthy; fails after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from datetime import timedelta
 from standardwebhooks.webhooks import Webhook
 
 from tests.entitlements.helpers import buy
-from tests.metrics import scrape, value
+from tests.support.metrics import scrape, value
 from tests.webhooks.conftest import (
     delivery_detail, delivery_where, deliveries, endpoint, instant, register, until,
 )

@@ -18,6 +18,7 @@ from services.billing.service.periods import Period
 from services.billing.service.price_schedule import PriceScheduleService, fee_line
 from services.billing.service.prices import APPLIED, PENDING
 from services.billing.settings import BillingSettings
+from services.billing.statuses import ChargeStatus, InvoicePurpose
 from shared.auth import Principal
 from shared.clock import local_date
 from shared.ids import new_id
@@ -71,10 +72,10 @@ class AccountService:
         account.updated_at = self.now()
         for invoice in await repo.unpaid_invoices(self.session, contract_id):  # try the new instrument now
             charges = await repo.charges_of(self.session, invoice.id)
-            waiting = [c for c in charges if c.status == "scheduled"]
+            waiting = [c for c in charges if c.status == ChargeStatus.SCHEDULED]
             for charge in waiting:
                 charge.scheduled_for = min(charge.scheduled_for, self.now())
-            if not waiting and not any(c.status in ("unknown", "pending") for c in charges):
+            if not waiting and not any(c.status in (ChargeStatus.UNKNOWN, ChargeStatus.PENDING) for c in charges):
                 await self.collection.schedule(invoice, self.now(), len(charges) + 1)
         await self.session.flush()
         return account
@@ -100,7 +101,7 @@ class AccountService:
         line = fee_line(bought, period, account.starts_on, account.ends_on)
         today = local_date(self.now())
         invoice = await self.invoicing.issue(account, Issue(
-            purpose="first", items=[line], supply_date=account.starts_on, period=str(period),
+            purpose=InvoicePurpose.FIRST, items=[line], supply_date=account.starts_on, period=str(period),
             period_start=max(period.first, account.starts_on), period_end=min(period.last, account.ends_on),
             due_date=today + timedelta(days=self.settings.payment_terms_days), origin_key=f"event:{event_id}"))
         await self.collection.schedule(invoice, self.now())
@@ -131,7 +132,8 @@ class AccountService:
         name = (f"Dopłata: zmiana planu {account.plan_name} → {to_name}, "
                 f"{quote['remaining_days']}/{quote['days_in_month']} dni {period.month:02d}/{period.year}")
         invoice = await self.invoicing.issue(account, Issue(
-            purpose="upgrade", items=[LineIn(name, Decimal(1), "szt.", Decimal(quote["net"]), kind="supplement",
+            purpose=InvoicePurpose.UPGRADE, items=[LineIn(name, Decimal(1), "szt.", Decimal(quote["net"]),
+                                                           kind="supplement",
                                               plan_id=data["to_plan_id"])],
             supply_date=on, period=str(period), period_start=on, period_end=min(period.last, account.ends_on),
             due_date=local_date(self.now()) + timedelta(days=self.settings.payment_terms_days),

@@ -21,6 +21,7 @@ from services.billing.payments.provider import (
 )
 from services.billing.service.collection import CollectionService
 from services.billing.settings import BillingSettings
+from services.billing.statuses import ChargeStatus, UNPAID
 from shared.runtime import Runtime
 
 log = logging.getLogger("billing.charges")
@@ -76,8 +77,8 @@ class ChargeRunner:
             account = await repo.account(session, charge.contract_id)
             assert invoice is not None and account is not None
             left = invoice.gross_total - invoice.amount_paid
-            if invoice.status not in ("open", "partially_paid") or left <= 0:
-                charge.status = "cancelled"  # nothing left to collect
+            if invoice.status not in UNPAID or left <= 0:
+                charge.status = ChargeStatus.CANCELLED  # nothing left to collect
                 return
             if not account.payment_instrument:
                 await CollectionService(uow, self.settings).outcome(charge, "failed",

@@ -17,13 +17,14 @@ from services.billing.models import BillingAccount, Charge, Invoice, Payment
 from services.billing.service.invoicing import invoice_event
 from services.billing.service.prices import PENDING
 from services.billing.settings import BillingSettings
+from services.billing.statuses import UNPAID, ChargeStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, Standing
 from shared.clock import local_date
 from shared.errors import Conflict
 from shared.ids import new_id
 from shared.uow import UnitOfWork
 
 CHARGE_LOOP = "charges"  # the charge runner's loop (service/charge_runner.py)
-TERMINAL = ("succeeded", "partially_paid", "failed", "cancelled")
+TERMINAL = (ChargeStatus.SUCCEEDED, ChargeStatus.PARTIALLY_PAID, ChargeStatus.FAILED, ChargeStatus.CANCELLED)
 
 
 class CollectionService:
@@ -38,7 +39,8 @@ class CollectionService:
         """A charge of what is left on the invoice, to be submitted at `when` (R-B4)."""
         charge = Charge(id=new_id("chg"), invoice_id=invoice.id, contract_id=invoice.contract_id, attempt=attempt,
                         idempotency_key=f"{invoice.id}:{attempt}", method=invoice.payment_method,
-                        amount=invoice.gross_total - invoice.amount_paid, status="scheduled", scheduled_for=when,
+                        amount=invoice.gross_total - invoice.amount_paid, status=ChargeStatus.SCHEDULED,
+                        scheduled_for=when,
                         created_at=self.now(), updated_at=self.now())
         self.session.add(charge)
         await self.session.flush()
@@ -63,11 +65,11 @@ class CollectionService:
         if amount_paid > 0:
             await self.record_payment(invoice, amount_paid, "provider", charge_id=charge.id,
                                       reference=charge.provider_charge_id)
-        if status == "failed":
+        if status == ChargeStatus.FAILED:
             self.uow.events.emit("payment.failed", invoice_event(invoice, charge_id=charge.id, attempt=charge.attempt,
                                                                  failure_code=failure_code), subject=invoice.id)
             retries = self.settings.retry_after_days
-            if invoice.status in ("open", "partially_paid") and charge.attempt <= len(retries):
+            if invoice.status in UNPAID and charge.attempt <= len(retries):
                 await self.schedule(invoice, self.now() + timedelta(days=retries[charge.attempt - 1]),
                                     charge.attempt + 1)
 
@@ -75,7 +77,7 @@ class CollectionService:
         """A bank transfer recorded by finance (R-B5): only an invoice something is still owed on."""
         locked = await repo.invoice(self.session, invoice.id, for_update=True)
         assert locked is not None
-        if locked.kind != "invoice" or locked.status not in ("open", "partially_paid"):
+        if locked.kind != InvoiceKind.INVOICE or locked.status not in UNPAID:
             raise Conflict(f"{locked.number} is {locked.status}; nothing is owed on it")
         return await self.record_payment(locked, amount, "manual", reference=reference)
 
@@ -87,7 +89,7 @@ class CollectionService:
         self.session.add(payment)
         invoice.amount_paid += amount
         fully = invoice.amount_paid >= invoice.gross_total
-        invoice.status = "paid" if fully else "partially_paid"
+        invoice.status = InvoiceStatus.PAID if fully else InvoiceStatus.PARTIALLY_PAID
         await self.session.flush()
         self.uow.events.emit("payment.received", invoice_event(invoice, payment_id=payment.id, amount=f"{amount:.2f}",
                                                                source=source), subject=invoice.id)
@@ -95,15 +97,15 @@ class CollectionService:
             return payment
         invoice.paid_at = self.now()
         for pending in await repo.charges_of(self.session, invoice.id):
-            if pending.status == "scheduled":
-                pending.status, pending.updated_at = "cancelled", self.now()  # nothing left to collect
+            if pending.status == ChargeStatus.SCHEDULED:
+                pending.status, pending.updated_at = ChargeStatus.CANCELLED, self.now()  # nothing left to collect
         self.uow.events.emit("invoice.paid", invoice_event(invoice), subject=invoice.id)
         account = await repo.account(self.session, invoice.contract_id, for_update=True)
         assert account is not None
-        if invoice.purpose == "first":  # R-B1: paying activates the contract
+        if invoice.purpose == InvoicePurpose.FIRST:  # R-B1: paying activates the contract
             self.uow.events.emit("contract.paid", self._contract(account, invoice_id=invoice.id),
                                  subject=account.contract_id)
-        elif invoice.purpose == "upgrade":  # R-B7: the plan switches once its supplement is paid
+        elif invoice.purpose == InvoicePurpose.UPGRADE:  # R-B7: the plan switches once its supplement is paid
             upgrade = await repo.price_of_supplement(self.session, invoice.id)
             if upgrade is not None and upgrade.state == PENDING:
                 self.uow.events.emit("contract.upgrade_paid", self._contract(
@@ -113,11 +115,11 @@ class CollectionService:
 
     async def refresh_standing(self, account: BillingAccount, today: date | None = None) -> None:
         """Arrears cleared on a contract flagged overdue → `contract.payment_settled` (R-E4)."""
-        if account.standing == "good":
+        if account.standing == Standing.GOOD:
             return
         if await self.arrears(account.contract_id, today):
             return
-        account.standing, account.overdue_since, account.terminable_since = "good", None, None
+        account.standing, account.overdue_since, account.terminable_since = Standing.GOOD, None, None
         account.updated_at = self.now()
         await self.session.flush()
         self.uow.events.emit("contract.payment_settled", self._contract(account, reason="arrears paid"),
@@ -130,8 +132,8 @@ class CollectionService:
         late = []
         for invoice in await repo.unpaid_invoices(self.session, contract_id):
             done = [c for c in await repo.charges_of(self.session, invoice.id)
-                    if c.status in ("succeeded", "partially_paid", "failed")]
-            failed = bool(done) and done[-1].status == "failed"  # a retry may be scheduled already
+                    if c.status in (ChargeStatus.SUCCEEDED, ChargeStatus.PARTIALLY_PAID, ChargeStatus.FAILED)]
+            failed = bool(done) and done[-1].status == ChargeStatus.FAILED  # a retry may be scheduled already
             if invoice.due_date < today or failed:
                 late.append(invoice)
         return late

@@ -17,6 +17,7 @@ from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditab
 from services.billing.models import BillingAccount, Invoice, InvoiceLine
 from services.billing.service.amounts import LineIn, compute
 from services.billing.settings import BillingSettings
+from services.billing.statuses import InvoiceKind, InvoicePurpose, InvoiceStatus
 from shared.auth import Principal
 from shared.clock import local_date
 from shared.ids import new_id
@@ -106,13 +107,13 @@ class InvoicingService:
         amounts = compute(spec.items)
         today = self.today()
         invoice = Invoice(
-            id=new_id("inv"), number=await self._number(self.settings.invoice_series, today), kind="invoice",
+            id=new_id("inv"), number=await self._number(self.settings.invoice_series, today), kind=InvoiceKind.INVOICE,
             purpose=spec.purpose, origin_key=spec.origin_key, contract_id=account.contract_id,
             customer_id=account.customer_id, created_by=account.created_by, period=spec.period, issue_date=today,
             supply_date=spec.supply_date, period_start=spec.period_start, period_end=spec.period_end,
             due_date=spec.due_date, seller=seller(self.settings), buyer=account.buyer,
             payment_method=account.payment_method, net_total=amounts.net, vat_total=amounts.vat,
-            gross_total=amounts.gross, per_rate=_per_rate(amounts.per_rate), status="open",
+            gross_total=amounts.gross, per_rate=_per_rate(amounts.per_rate), status=InvoiceStatus.OPEN,
             created_at=self.uow.clock.now())
         await self._write(invoice, amounts.lines)
         self.uow.events.emit("invoice.issued", invoice_event(invoice), subject=invoice.id)
@@ -134,7 +135,7 @@ class InvoicingService:
         amounts back (all that is left, when none are chosen); never more than the original's
         gross minus earlier credit notes (R-B10)."""
         original = await self.visible(invoice_id, principal, for_update=True)
-        if original.kind != "invoice":
+        if original.kind != InvoiceKind.INVOICE:
             raise NotCreditable(f"{original.number} is a credit note; correct the original invoice instead")
         already = await repo.credited_total(self.session, original.id)
         left = original.gross_total - already
@@ -175,17 +176,19 @@ class InvoicingService:
                                  f"{-amounts.gross:.2f}")
         today = self.today()
         note = Invoice(
-            id=new_id("inv"), number=await self._number(self.settings.correction_series, today), kind="correction",
-            purpose="correction", contract_id=original.contract_id, customer_id=original.customer_id,
+            id=new_id("inv"), number=await self._number(self.settings.correction_series, today),
+            kind=InvoiceKind.CORRECTION,
+            purpose=InvoicePurpose.CORRECTION, contract_id=original.contract_id, customer_id=original.customer_id,
             created_by=original.created_by, period=original.period, issue_date=today,
             supply_date=original.supply_date, period_start=original.period_start, period_end=original.period_end,
             due_date=today + timedelta(days=self.settings.payment_terms_days), seller=original.seller,
             buyer=original.buyer, payment_method=original.payment_method, net_total=amounts.net,
             vat_total=amounts.vat, gross_total=amounts.gross, per_rate=_per_rate(amounts.per_rate),
-            status="issued", corrects_id=original.id, correction_reason=reason, created_at=self.uow.clock.now())
+            status=InvoiceStatus.ISSUED, corrects_id=original.id, correction_reason=reason,
+            created_at=self.uow.clock.now())
         await self._write(note, amounts.lines)
-        if -amounts.gross >= left and original.status != "paid":
-            original.status = "credited"  # nothing is owed on it any more
+        if -amounts.gross >= left and original.status != InvoiceStatus.PAID:
+            original.status = InvoiceStatus.CREDITED  # nothing is owed on it any more
         self.uow.events.emit("invoice.credited", invoice_event(note, corrects=original.number,
                                                                reason=reason), subject=note.id)
         return note

@@ -21,6 +21,7 @@ from services.billing.service.invoicing import InvoicingService, Issue
 from services.billing.service.periods import Period
 from services.billing.service.prices import APPLIED, PENDING, fee, owed_for
 from services.billing.settings import BillingSettings
+from services.billing.statuses import InvoicePurpose
 from shared.clock import local_date
 from shared.ids import new_id
 from shared.uow import UnitOfWork
@@ -106,7 +107,8 @@ class PriceScheduleService:
         name = (f"Wyrównanie opłaty: {row.plan_name} od {row.effective_from:%d.%m.%Y}, "
                 f"{period.month:02d}/{period.year}")
         invoice = await self.invoicing.issue(account, Issue(
-            purpose="upgrade", items=[LineIn(name, Decimal(1), "mies.", net, kind="subscription", source_id=row.id,
+            purpose=InvoicePurpose.UPGRADE, items=[LineIn(name, Decimal(1), "mies.", net, kind="subscription",
+                                                           source_id=row.id,
                                               plan_id=row.plan_id)],
             supply_date=max(period.first, account.starts_on), period=str(period),
             period_start=max(period.first, account.starts_on), period_end=min(period.last, account.ends_on),

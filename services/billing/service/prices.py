@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Protocol, Sequence
 
 from services.billing.service.periods import Period, prorated
+from services.billing.statuses import PriceState
 
 
 class Scheduled(Protocol):
@@ -32,7 +33,7 @@ class Scheduled(Protocol):
     state: str
 
 
-APPLIED, PENDING = "applied", "pending"
+APPLIED, PENDING = PriceState.APPLIED, PriceState.PENDING
 
 
 def owed_for(schedule: Sequence[Scheduled], period: Period) -> Scheduled:

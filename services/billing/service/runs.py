@@ -21,6 +21,7 @@ from services.billing.service.collection import CollectionService
 from services.billing.service.invoicing import Issue, invoice_event
 from services.billing.service.periods import Period, charge_window, covered_days
 from services.billing.settings import BillingSettings
+from services.billing.statuses import InvoicePurpose, Standing
 from shared.clock import local_date
 from shared.runtime import Runtime
 
@@ -91,7 +92,8 @@ class BillingRun:
         items += [LineIn(f"Nadwyżka: {u.metric} ({u.occurred_at:%Y-%m-%d})", u.quantity, UNITS.get(u.unit, u.unit),
                          u.unit_price_net, kind="overage", source_id=u.id) for u in usage]  # R-B8
         invoice = await accounts.invoicing.issue(account, Issue(
-            purpose="period", items=items, supply_date=max(period.first, account.starts_on), period=str(period),
+            purpose=InvoicePurpose.PERIOD, items=items, supply_date=max(period.first, account.starts_on),
+            period=str(period),
             period_start=max(period.first, account.starts_on), period_end=min(period.last, account.ends_on),
             due_date=max(period.first, local_date(as_of))))
         for u in usage:
@@ -153,12 +155,12 @@ class DunningRun:
         notice = {"contract_id": contract_id, "customer_id": account.customer_id, "email": account.buyer.get("email"),
                   "amount_due": f"{owed:.2f}", "currency": "PLN", "overdue_since": since.isoformat(),
                   "since": since.isoformat(), "invoices": [invoice_event(i) for i in late]}
-        if account.standing == "good":  # R-B5: suspend and tell the customer at the same time
-            account.standing, account.overdue_since = "overdue", since
+        if account.standing == Standing.GOOD:  # R-B5: suspend and tell the customer at the same time
+            account.standing, account.overdue_since = Standing.OVERDUE, since
             uow.events.emit("contract.payment_overdue", {**notice, "reason": "payment overdue"}, subject=contract_id)
             result.overdue.append(contract_id)
         if account.terminable_since is None and today >= terminable_on:
-            account.standing, account.terminable_since = "terminable", terminable_on  # R-B6 / R-E5
+            account.standing, account.terminable_since = Standing.TERMINABLE, terminable_on  # R-B6 / R-E5
             uow.events.emit("contract.terminable", {**notice, "terminable_since": terminable_on.isoformat(),
                                                     "days_late": (today - since).days}, subject=contract_id)
             result.terminable.append(contract_id)

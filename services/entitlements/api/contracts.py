@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Query
 
 from services.entitlements.api.deps import Contracts, contract_out, scoped
@@ -17,6 +15,7 @@ from services.entitlements.schemas import (
     AsOfIn, ContractOut, ExpireRunOut, HistoryEntryOut, PurchaseIn, ReasonIn, RepresentativesIn, TerminateIn,
     TransferIn,
 )
+from services.entitlements.statuses import ContractStatus
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
 from shared.web.idempotency import IdempotencyRequired
 from shared.roles import CONTRACTS_MANAGE, CONTRACTS_READ, CONTRACTS_WRITE
@@ -61,7 +60,7 @@ async def get_contract(contract_id: str, contracts: Contracts, principal: scoped
             responses=error_responses(Forbidden))
 async def list_contracts(contracts: Contracts, principal: scoped(CONTRACTS_READ),
                          customer_id: str | None = Query(default=None, max_length=100),
-                         status: Literal["pending_payment", "active", "suspended", "terminated", "expired"] | None = None,
+                         status: ContractStatus | None = None,
                          cursor: str | None = Query(default=None, max_length=40),
                          limit: int = Query(default=50, ge=1, le=200)) -> Page[ContractOut]:
     customer_id = principal.customer_filter(customer_id)

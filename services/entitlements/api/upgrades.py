@@ -11,6 +11,7 @@ from services.entitlements.errors import (
 )
 from services.entitlements.schemas import ContractOut, QuoteOut, UpgradeIn, UpgradeOut, UpgradePaidIn
 from services.entitlements.service.upgrades import UpgradeService
+from services.entitlements.statuses import UpgradeStatus
 from shared.errors import Forbidden, error_responses
 from shared.roles import CONTRACTS_MANAGE, CONTRACTS_UPGRADE
 
@@ -33,7 +34,8 @@ async def upgrade(contract_id: str, body: UpgradeIn, contracts: Contracts,
     contract, quote, applied = await UpgradeService(contracts).request(contract_id, body.plan_id, body.as_of,
                                                                        principal.sub)
     return UpgradeOut(contract_id=contract.id, from_plan_id=from_plan, to_plan_id=body.plan_id,
-                      as_of=body.as_of or contracts.today(), status="applied" if applied else "pending_payment",
+                      as_of=body.as_of or contracts.today(),
+                      status=UpgradeStatus.APPLIED if applied else UpgradeStatus.PENDING_PAYMENT,
                       quote=QuoteOut(net=quote.net, vat=quote.vat, gross=quote.gross,
                                      monthly_difference=quote.monthly_difference,
                                      remaining_days=quote.remaining_days, days_in_month=quote.days_in_month))

@@ -24,6 +24,7 @@ from services.entitlements.schemas import (
 from services.entitlements.service.catalogue import CatalogueService
 from services.entitlements.service.terms import ACTIVE, PENDING, SUSPENDED, TRANSITIONS, add_months, term_end
 from services.entitlements.settings import EntitlementsSettings
+from services.entitlements.statuses import ContractMode
 from shared.auth import Principal
 from shared.clock import today
 from shared.ids import new_id
@@ -105,7 +106,7 @@ class ContractService:
         if data.term_months not in product.term_months:
             raise TermNotOffered(f"{product.id} is sold for {product.term_months} months, not {data.term_months}")
 
-        if data.mode == "addon":  # R-E2: the licence is bought in the same order
+        if data.mode == ContractMode.ADDON:  # R-E2: the licence is bought in the same order
             licence = await self.register_licence(data.customer_id, LicenceIn(
                 product=data.licence.product, reference=data.licence.reference, order_ref=data.order_ref))
         else:  # R-E2: standalone needs a licence the customer already holds

@@ -14,6 +14,7 @@ from services.entitlements.models import Contract, Licence, PlanVersion, Product
 from services.entitlements.service.catalogue_cache import CatalogueCache, CatalogueSnapshot
 from services.entitlements.service.quotas import QuotaRule
 from services.entitlements.service.terms import ACTIVE
+from services.entitlements.statuses import EntitlementSource, EntitlementStatus
 from shared.clock import local_date
 from shared.uow import UnitOfWork
 
@@ -23,8 +24,8 @@ class Entitlement:
     licence: Licence
     product: Product
     plan: PlanVersion
-    source: str  # "contract" | "free_plan"
-    status: str  # "active" | "free"
+    source: EntitlementSource
+    status: EntitlementStatus
     contract: Contract | None
     quotas: list[dict[str, Any]]
 
@@ -77,11 +78,13 @@ class EntitlementService:
             plan = catalogue.effective(contract.plan_id, contract.plan_version, at)
             assert plan is not None
             quotas = await self._quotas(contract, plan, local_date(at)) if with_quotas else []
-            return Entitlement(licence, product, plan, "contract", "active", contract, quotas)
+            return Entitlement(licence, product, plan, EntitlementSource.CONTRACT, EntitlementStatus.ACTIVE, contract,
+                               quotas)
         if product.free_plan_id:  # no paid plan in force (absent, unpaid or suspended, R-E4)
             plan = catalogue.latest(product.free_plan_id)
             if plan is not None:
-                return Entitlement(licence, product, plan, "free_plan", "free", contract, [])
+                return Entitlement(licence, product, plan, EntitlementSource.FREE_PLAN, EntitlementStatus.FREE,
+                                   contract, [])
         return None
 
     async def _quotas(self, contract: Contract, plan: PlanVersion, on: date) -> list[dict[str, Any]]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-PENDING, ACTIVE, SUSPENDED, TERMINATED, EXPIRED = "pending_payment", "active", "suspended", "terminated", "expired"
+from services.entitlements.statuses import ContractStatus
+
+PENDING, ACTIVE, SUSPENDED = ContractStatus.PENDING_PAYMENT, ContractStatus.ACTIVE, ContractStatus.SUSPENDED
+TERMINATED, EXPIRED = ContractStatus.TERMINATED, ContractStatus.EXPIRED
 LIVE = frozenset({PENDING, ACTIVE, SUSPENDED})
 
 # action → (allowed from, to). R-E1 expiry, R-E4 suspension, R-E5/R-E6 termination.
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+TRANSITIONS: dict[str, tuple[frozenset[ContractStatus], ContractStatus]] = {
     "activate": (frozenset({PENDING}), ACTIVE),
     "suspend": (frozenset({ACTIVE}), SUSPENDED),
     "resume": (frozenset({SUSPENDED}), ACTIVE),

@@ -25,8 +25,8 @@ Tickets = Annotated[TicketService, Depends(ticket_service)]
 
 
 def sla_out(ticket: Ticket, now: datetime, explanation: str | None = None) -> SlaOut:
-    state = sla_state(ticket, now)
-    return SlaOut(state=state, reaction_due_at=ticket.reaction_due_at, limit_due_at=ticket.limit_due_at,  # type: ignore[arg-type]
+    return SlaOut(state=sla_state(ticket, now), reaction_due_at=ticket.reaction_due_at,
+                  limit_due_at=ticket.limit_due_at,
                   first_response_at=ticket.first_response_at, warned_at=ticket.sla_warned_at,
                   breached_at=ticket.sla_breached_at, excused=ticket.sla_excused,
                   contractual=bool(ticket.policy["reaction"].get("contractual", True)), explanation=explanation)

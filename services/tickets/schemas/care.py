@@ -8,14 +8,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from services.tickets.statuses import CallbackStatus, CallOutcome, ComplaintStatus
 from shared.schemas import Email, StrictModel
 
 _CUSTOMER = r"^[A-Za-z0-9._:@\-]+$"
 _PHONE = r"^\+?[0-9][0-9 ()\-]{3,38}$"
 
-CallbackStatus = Literal["scheduled", "completed", "exhausted"]
-Outcome = Literal["reached", "no_answer", "busy", "failed"]
-ComplaintStatus = Literal["open", "extended", "answered"]
+Outcome = CallOutcome
 
 
 # ---- callbacks (R-S2) ------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.tickets.statuses import InboundStatus
 from shared.schemas import StrictModel
 
-InboundStatus = Literal["processed", "unprocessed", "ignored", "dismissed"]
 
 
 class ContactIn(StrictModel):

@@ -9,11 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from services.tickets.statuses import AuthorKind, Channel, SlaState, TicketStatus
 from shared.schemas import Email, StrictModel
 
-Channel = Literal["api", "email", "phone", "portal"]
-Status = Literal["new", "open", "awaiting_customer", "resolved", "closed"]
-SlaState = Literal["running", "warning", "breached", "met", "paused", "none"]
+Status = TicketStatus
 
 
 class Contact(StrictModel):
@@ -49,7 +48,7 @@ class TicketIn(StrictModel):
     category: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$",
                           description="A benefit key of the plan (e.g. `basic_config_help`), an excluded category, "
                                       "or `other`.")
-    channel: Channel = "api"
+    channel: Channel = Channel.API
     contact: Contact
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
 
@@ -83,7 +82,7 @@ class MessageOut(BaseModel):
     id: str
     at: datetime
     author: str
-    author_kind: str
+    author_kind: AuthorKind
     visibility: str
     body: str
     channel: str
@@ -112,7 +111,7 @@ class TicketOut(BaseModel):
     subject: str
     description: str
     category: str
-    channel: str
+    channel: Channel
     contact: dict[str, Any]
     status: Status
     priority: int

@@ -21,6 +21,7 @@ from services.tickets.models import CallbackAttempt, CallbackRequest
 from services.tickets.schemas.care import CallbackIn
 from services.tickets.service import policy as policies
 from services.tickets.service.tickets import TicketService
+from services.tickets.statuses import CallbackStatus
 from shared.auth import Principal
 from shared.errors import Unprocessable
 from shared.ids import new_id
@@ -82,7 +83,7 @@ class CallbackService:
             plan_id=entitlement["plan"]["id"], contract_id=entitlement.get("contract_id"),
             calling_number=data.calling_number, order_number=data.order_number,
             contact_email=str(data.contact_email), attempt_plan=attempt_plan(data.calling_number, data.order_number),
-            status="scheduled", requested_by=principal.sub, requested_at=now, updated_at=now)
+            status=CallbackStatus.SCHEDULED, requested_by=principal.sub, requested_at=now, updated_at=now)
         self.session.add(callback)
         await self.session.flush()
         if ticket is not None:
@@ -94,7 +95,7 @@ class CallbackService:
                              ) -> tuple[CallbackRequest, CallbackAttempt]:
         """The outcome of the next planned attempt (its number comes from the plan)."""
         callback = await self.get(callback_id, principal, for_update=True)
-        if callback.status == "completed":
+        if callback.status == CallbackStatus.COMPLETED:
             raise CallbackCompleted(f"callback {callback.id}: the customer was reached; no further attempts")
         made = await repo.callback_attempts(self.session, [callback.id])
         if len(made) >= len(callback.attempt_plan):

@@ -27,6 +27,7 @@ from services.tickets.models import Complaint
 from services.tickets.schemas.care import ComplaintIn
 from services.tickets.service.tickets import TicketService
 from services.tickets.service.windows import answer_due_on, latest_expected_on
+from services.tickets.statuses import ComplaintStatus
 from shared.auth import Principal
 from shared.clock import local_date
 from shared.errors import Forbidden, Unprocessable
@@ -77,7 +78,7 @@ class ComplaintService:
         complaint = Complaint(
             id=new_id("cmp"), customer_id=data.customer_id, subject=data.subject, description=data.description,
             ticket_id=ticket_id, remote_session_id=data.remote_session_id, filed_by=principal.sub,
-            received_at=received_at, due_on=answer_due_on(received_at), status="open", updated_at=now)
+            received_at=received_at, due_on=answer_due_on(received_at), status=ComplaintStatus.OPEN, updated_at=now)
         self.session.add(complaint)
         await self.session.flush()
         self.uow.events.emit("complaint.received", self.event_data(complaint), subject=complaint.id)
@@ -87,7 +88,7 @@ class ComplaintService:
         """R-T9: once only, within the 30 days, to a date after the due date and at most 60 days
         from receipt; the customer is told at its current e-mail."""
         complaint = await self.get(complaint_id, principal, for_update=True)
-        if complaint.status == "answered":
+        if complaint.status == ComplaintStatus.ANSWERED:
             raise ComplaintAlreadyAnswered(f"complaint {complaint.id} was answered on {complaint.answered_at:%Y-%m-%d}")
         if complaint.extended_to is not None:
             raise ComplaintAlreadyExtended(f"complaint {complaint.id} was already extended to "
@@ -112,7 +113,7 @@ class ComplaintService:
 
     async def answer(self, complaint_id: str, principal: Principal, answer: str) -> Complaint:
         complaint = await self.get(complaint_id, principal, for_update=True)
-        if complaint.status == "answered":
+        if complaint.status == ComplaintStatus.ANSWERED:
             raise ComplaintAlreadyAnswered(f"complaint {complaint.id} was answered on {complaint.answered_at:%Y-%m-%d}")
         email = await self._email(complaint)
         now = self.uow.clock.now()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.tickets.models import Ticket
+from services.tickets.statuses import SlaState, TicketStatus
 
 RUNNING = ("new", "open")
 
@@ -24,21 +25,21 @@ def queue_key(ticket: Ticket) -> str:
     return f"{band}1{0:012d}{ticket.id}"
 
 
-def sla_state(ticket: Ticket, now: datetime) -> str:
+def sla_state(ticket: Ticket, now: datetime) -> SlaState:
     """Where a ticket's reaction clock stands at `now` (R-T2, R-T4): met or breached once
     answered; paused while waiting for the customer; none when no clock runs; breached past the
     due time; warning once warned; else running."""
     if ticket.first_response_at is not None:
-        return "met" if ticket.sla_breached_at is None else "breached"
-    if ticket.status == "awaiting_customer":
-        return "paused"
+        return SlaState.MET if ticket.sla_breached_at is None else SlaState.BREACHED
+    if ticket.status == TicketStatus.AWAITING_CUSTOMER:
+        return SlaState.PAUSED
     if not clock_running(ticket):
-        return "none"
+        return SlaState.NONE
     if ticket.sla_breached_at is not None or (ticket.reaction_due_at and now >= ticket.reaction_due_at):
-        return "breached"
+        return SlaState.BREACHED
     if ticket.sla_warned_at is not None:
-        return "warning"
-    return "running"
+        return SlaState.WARNING
+    return SlaState.RUNNING
 
 
 @dataclass(frozen=True)

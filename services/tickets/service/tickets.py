@@ -23,6 +23,7 @@ from services.tickets.service.filing import (
 from services.tickets.service.queue import QueuePage, queue_key, sla_state as sla_state_of
 from services.tickets.service.sla import due_times, explain
 from services.tickets.settings import TicketsSettings
+from services.tickets.statuses import TicketStatus
 from shared.auth import Principal
 from shared.atomic_create import core_statement
 from shared.queries import found
@@ -146,7 +147,7 @@ class TicketService:
         return (await self._flush_message(ticket, author, kind, visibility, body, channel, attachments))[0]
 
     def _not_closed(self, ticket: Ticket) -> None:
-        if ticket.status == "closed":
+        if ticket.status == TicketStatus.CLOSED:
             raise TicketClosed(f"ticket {ticket.id} is closed; open a new one")
 
     async def reply(self, ticket_id: str, principal: Principal, body: str, visibility: str,
@@ -179,13 +180,13 @@ class TicketService:
             ticket.first_response_at = at
             await self.record(ticket, "first_response", actor, {
                 "within_target": ticket.reaction_due_at is None or ticket.first_response_at <= ticket.reaction_due_at})
-        if ticket.status == "new":
+        if ticket.status == TicketStatus.NEW:
             await self._set_status(ticket, "open", actor)
 
     async def _customer_replied(self, ticket: Ticket, actor: str) -> None:
-        if ticket.status == "awaiting_customer":
+        if ticket.status == TicketStatus.AWAITING_CUSTOMER:
             await self._resume(ticket, actor)
-        elif ticket.status == "resolved":
+        elif ticket.status == TicketStatus.RESOLVED:
             await self.reopen(ticket.id, None, actor_override=actor)
 
     async def _set_status(self, ticket: Ticket, status: str, actor: str, **data: Any) -> None:
@@ -197,7 +198,7 @@ class TicketService:
     async def request_details(self, ticket_id: str, principal: Principal, body: str) -> Ticket:
         """R-T2: ask the customer to complete the description; the clock pauses meanwhile."""
         ticket = await self.visible(ticket_id, principal, for_update=True)
-        if ticket.status not in ("new", "open"):
+        if ticket.status not in (TicketStatus.NEW, TicketStatus.OPEN):
             raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; details can be requested only "
                                           "from a new or open ticket")
         await self._add_message(ticket, principal.sub, "agent", "public", body, "api")
@@ -219,7 +220,7 @@ class TicketService:
 
     async def resolve(self, ticket_id: str, principal: Principal, note: str | None) -> Ticket:
         ticket = await self.visible(ticket_id, principal, for_update=True)
-        if ticket.status not in ("new", "open", "awaiting_customer"):
+        if ticket.status not in (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.AWAITING_CUSTOMER):
             raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; it cannot be resolved")
         pause = await repo.open_pause(self.session, ticket.id)
         if pause is not None:
@@ -234,7 +235,7 @@ class TicketService:
                   else await self.get(ticket_id, for_update=True))
         actor = actor_override or (principal.sub if principal else "system")
         self._not_closed(ticket)
-        if ticket.status != "resolved":
+        if ticket.status != TicketStatus.RESOLVED:
             raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; only a resolved ticket is reopened")
         assert ticket.resolved_at is not None
         if self.now() > ticket.resolved_at + timedelta(days=self.settings.reopen_days):
@@ -246,7 +247,7 @@ class TicketService:
 
     async def close(self, ticket_id: str, principal: Principal) -> Ticket:
         ticket = await self.visible(ticket_id, principal, for_update=True)
-        if ticket.status != "resolved":
+        if ticket.status != TicketStatus.RESOLVED:
             raise InvalidTicketTransition(f"ticket {ticket.id} is {ticket.status}; only a resolved ticket is closed")
         ticket.closed_at = self.now()
         await self._set_status(ticket, "closed", principal.sub)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.receiver import free_port
+from tests.support.receiver import free_port
 
 
 class SmtpSink:

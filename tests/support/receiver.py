@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.served import Served, free_port  # noqa: F401 - free_port is re-exported for tests
+from tests.support.served import Served, free_port  # noqa: F401 - free_port is re-exported for tests
 
 
 class EventReceiver:

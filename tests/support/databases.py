@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import MetaData
 
 from shared.migrations import upgrade
+from tests.support.postgres import create_database, database_dsn, database_url, drop_database
 
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -46,16 +47,11 @@ def skip_or_fail_without_postgres(problem: str) -> None:
 class PostgresDatabase:
     def __init__(self, service: str) -> None:
         self.name = f"test_{service}_{uuid.uuid4().hex[:8]}"
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-        self.url = f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{self.name}"
-        self.dsn = f"{base}/{self.name}"
+        self.url = database_url(PG_ADMIN_DSN, self.name)
+        self.dsn = database_dsn(PG_ADMIN_DSN, self.name)
 
     async def create(self, migrations: Path, revision: str = "head") -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(f'CREATE DATABASE "{self.name}"')
-        finally:
-            await conn.close()
+        await create_database(PG_ADMIN_DSN, self.name)
         await asyncio.to_thread(upgrade, migrations, self.url, revision)
 
     async def truncate(self, metadata: MetaData) -> None:
@@ -67,11 +63,7 @@ class PostgresDatabase:
             await conn.close()
 
     async def drop(self) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(PG_ADMIN_DSN, self.name)
 
 
 class SqliteTemplate:
