@@ -7,13 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint, text
-from sqlmodel import AutoString, Field, SQLModel
+from sqlmodel import Field, SQLModel
 
 from services.billing.statuses import (
     ChargeStatus, ContractStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, LineKind, PaymentMethod, PaymentSource,
     PriceState, Standing,
 )
-from shared.columns import JSONType, Money, UTCDateTime
+from shared.columns import EnumText, JSONType, Money, UTCDateTime
 from shared.metadata import service_metadata
 
 
@@ -34,13 +34,13 @@ class BillingAccount(SQLModel, table=True):
     # `supportctl billing reprice` rebuilds it from entitlements' history
     legacy_prices: bool = False
     # the billing run and its progress gauge
-    contract_status: ContractStatus = Field(sa_type=AutoString(30), index=True)
+    contract_status: ContractStatus = Field(sa_type=EnumText(ContractStatus, 30), index=True)
     starts_on: date
     ends_on: date
     buyer: dict[str, Any] = Field(sa_type=JSONType)  # name, nip, address, email
-    payment_method: PaymentMethod = Field(sa_type=AutoString(20))  # R-B2
+    payment_method: PaymentMethod = Field(sa_type=EnumText(PaymentMethod, 20))  # R-B2
     payment_instrument: str | None = Field(default=None, max_length=100, repr=False)  # provider token
-    standing: Standing = Field(default=Standing.GOOD, sa_type=AutoString(20))  # dunning
+    standing: Standing = Field(default=Standing.GOOD, sa_type=EnumText(Standing, 20))  # dunning
     overdue_since: date | None = None
     terminable_since: date | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -64,7 +64,7 @@ class PlanPrice(SQLModel, table=True):
     plan_name: str = Field(max_length=200)
     price_net: Decimal = Field(sa_type=Money)
     effective_from: date
-    state: PriceState = Field(sa_type=AutoString(20))
+    state: PriceState = Field(sa_type=EnumText(PriceState, 20))
     origin_key: str | None = Field(default=None, max_length=120, unique=True)  # the event that made it
     invoice_id: str | None = Field(default=None, max_length=40, index=True)  # the upgrade's supplement
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -87,8 +87,8 @@ class Invoice(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     number: str = Field(max_length=40, unique=True)
-    kind: InvoiceKind = Field(sa_type=AutoString(20))
-    purpose: InvoicePurpose = Field(sa_type=AutoString(20))
+    kind: InvoiceKind = Field(sa_type=EnumText(InvoiceKind, 20))
+    purpose: InvoicePurpose = Field(sa_type=EnumText(InvoicePurpose, 20))
     origin_key: str | None = Field(default=None, max_length=120, unique=True)  # the event or request it answers
     contract_id: str = Field(max_length=40, index=True)
     customer_id: str = Field(max_length=100, index=True)
@@ -101,13 +101,13 @@ class Invoice(SQLModel, table=True):
     due_date: date
     seller: dict[str, Any] = Field(sa_type=JSONType)
     buyer: dict[str, Any] = Field(sa_type=JSONType)
-    payment_method: PaymentMethod = Field(sa_type=AutoString(20))
+    payment_method: PaymentMethod = Field(sa_type=EnumText(PaymentMethod, 20))
     net_total: Decimal = Field(sa_type=Money)
     vat_total: Decimal = Field(sa_type=Money)
     gross_total: Decimal = Field(sa_type=Money)
     per_rate: list[dict[str, Any]] = Field(sa_type=JSONType)
     amount_paid: Decimal = Field(default=Decimal("0.00"), sa_type=Money)
-    status: InvoiceStatus = Field(sa_type=AutoString(20), index=True)
+    status: InvoiceStatus = Field(sa_type=EnumText(InvoiceStatus, 20), index=True)
     corrects_id: str | None = Field(default=None, max_length=40, index=True)
     correction_reason: str | None = Field(default=None, max_length=500)
     ksef_number: str | None = Field(default=None, max_length=60)
@@ -130,7 +130,7 @@ class InvoiceLine(SQLModel, table=True):
     vat_rate: int
     vat: Decimal = Field(sa_type=Money)
     gross: Decimal = Field(sa_type=Money)
-    kind: LineKind = Field(sa_type=AutoString(20))
+    kind: LineKind = Field(sa_type=EnumText(LineKind, 20))
     source_id: str | None = Field(default=None, max_length=60)
     plan_id: str | None = Field(default=None, max_length=64)  # the plan whose fee or upgrade the line bills
 
@@ -158,9 +158,9 @@ class Charge(SQLModel, table=True):
     contract_id: str = Field(max_length=40, index=True)
     attempt: int
     idempotency_key: str = Field(max_length=80, unique=True)
-    method: PaymentMethod = Field(sa_type=AutoString(20))
+    method: PaymentMethod = Field(sa_type=EnumText(PaymentMethod, 20))
     amount: Decimal = Field(sa_type=Money)
-    status: ChargeStatus = Field(sa_type=AutoString(20))
+    status: ChargeStatus = Field(sa_type=EnumText(ChargeStatus, 20))
     scheduled_for: datetime = Field(sa_type=UTCDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_charge_id: str | None = Field(default=None, max_length=80, index=True)
@@ -179,7 +179,7 @@ class Payment(SQLModel, table=True):
     invoice_id: str = Field(foreign_key="invoice.id", max_length=40, index=True)
     charge_id: str | None = Field(default=None, max_length=40, unique=True)
     amount: Decimal = Field(sa_type=Money)
-    source: PaymentSource = Field(sa_type=AutoString(20))
+    source: PaymentSource = Field(sa_type=EnumText(PaymentSource, 20))
     reference: str | None = Field(default=None, max_length=200)
     received_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Index, Text, UniqueConstraint, text
-from sqlmodel import AutoString, Field, SQLModel
+from sqlmodel import Field, SQLModel
 
 from services.entitlements.statuses import (
     LIVE_STATUSES, ContractMode, ContractStatus, DispositionInstruction, PaymentMethod,
 )
-from shared.columns import JSONType, Money, UTCDateTime
+from shared.columns import EnumText, JSONType, Money, UTCDateTime
 from shared.metadata import service_metadata
 
 _LIVE_SQL = text("status IN (" + ", ".join(f"'{status}'" for status in LIVE_STATUSES) + ")")
@@ -83,12 +83,12 @@ class Contract(SQLModel, table=True):
     plan_id: str = Field(max_length=64)
     plan_version: int
     # enum-typed attributes over plain VARCHAR columns: the stored values are the enums' values
-    status: ContractStatus = Field(sa_type=AutoString(20), index=True)
-    mode: ContractMode = Field(sa_type=AutoString(20))
+    status: ContractStatus = Field(sa_type=EnumText(ContractStatus, 20), index=True)
+    mode: ContractMode = Field(sa_type=EnumText(ContractMode, 20))
     term_months: int
     starts_on: date
     ends_on: date
-    payment_method: PaymentMethod = Field(sa_type=AutoString(20))
+    payment_method: PaymentMethod = Field(sa_type=EnumText(PaymentMethod, 20))
     billing: dict[str, Any] = Field(sa_type=JSONType)
     representatives: dict[str, Any] = Field(sa_type=JSONType)
     order_ref: str | None = Field(default=None, max_length=200)
@@ -112,8 +112,8 @@ class ContractHistory(SQLModel, table=True):
     contract_id: str = Field(foreign_key="contract.id", max_length=40, index=True)
     at: datetime = Field(sa_type=UTCDateTime)
     action: str = Field(max_length=40)
-    from_status: ContractStatus | None = Field(default=None, sa_type=AutoString(20))
-    to_status: ContractStatus | None = Field(default=None, sa_type=AutoString(20))
+    from_status: ContractStatus | None = Field(default=None, sa_type=EnumText(ContractStatus, 20))
+    to_status: ContractStatus | None = Field(default=None, sa_type=EnumText(ContractStatus, 20))
     actor: str = Field(max_length=200)
     reason: str | None = Field(default=None, sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
@@ -153,7 +153,7 @@ class DataDisposition(SQLModel, table=True):
     customer_id: str = Field(max_length=100, index=True)
     ended_on: date
     due_on: date = Field(index=True)
-    instruction: DispositionInstruction | None = Field(default=None, sa_type=AutoString(10))
+    instruction: DispositionInstruction | None = Field(default=None, sa_type=EnumText(DispositionInstruction, 10))
     instruction_received_on: date | None = None
     instructed_by: str | None = Field(default=None, max_length=200)
     completed_on: date | None = None

@@ -6,12 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
-from sqlmodel import AutoString, Field, SQLModel
+from sqlmodel import Field, SQLModel
 
 from services.tickets.statuses import (
     AuthorKind, CallbackStatus, CallOutcome, Channel, ComplaintStatus, InboundStatus, OutageKind, TicketStatus,
 )
-from shared.columns import JSONType, UTCDateTime
+from shared.columns import EnumText, JSONType, UTCDateTime
 from shared.metadata import service_metadata
 
 
@@ -26,9 +26,9 @@ class Ticket(SQLModel, table=True):
     subject: str = Field(max_length=300)
     description: str = Field(sa_type=Text)
     category: str = Field(max_length=64)
-    channel: Channel = Field(sa_type=AutoString(20))
+    channel: Channel = Field(sa_type=EnumText(Channel, 20))
     contact: dict[str, Any] = Field(sa_type=JSONType)
-    status: TicketStatus = Field(sa_type=AutoString(20), index=True)
+    status: TicketStatus = Field(sa_type=EnumText(TicketStatus, 20), index=True)
     priority: int = 0  # 1: priority dialing / VIP / Advanced first (R-S3)
     out_of_scope: bool = False  # R-T7
     scope_note: str | None = Field(default=None, max_length=500)
@@ -67,7 +67,7 @@ class TicketMessage(SQLModel, table=True):
     ticket_id: str = Field(foreign_key="ticket.id", max_length=40, index=True)
     at: datetime = Field(sa_type=UTCDateTime)
     author: str = Field(max_length=200)
-    author_kind: AuthorKind = Field(sa_type=AutoString(20))
+    author_kind: AuthorKind = Field(sa_type=EnumText(AuthorKind, 20))
     visibility: str = Field(max_length=10)  # public | internal (never shown to customers)
     body: str = Field(sa_type=Text)
     channel: str = Field(max_length=20)
@@ -103,7 +103,7 @@ class OutageWindow(SQLModel, table=True):
     __tablename__ = "outage_window"
 
     id: str = Field(primary_key=True, max_length=40)
-    kind: OutageKind = Field(sa_type=AutoString(20))
+    kind: OutageKind = Field(sa_type=EnumText(OutageKind, 20))
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     description: str = Field(sa_type=Text)
@@ -129,7 +129,7 @@ class CallbackRequest(SQLModel, table=True):
     contact_email: str = Field(max_length=320)  # the order's e-mail address
     # The attempt plan: [{"attempt": 1, "number": "...", "target": "calling_number"}, ...]
     attempt_plan: list[dict[str, Any]] = Field(sa_type=JSONType)
-    status: CallbackStatus = Field(sa_type=AutoString(20), index=True)
+    status: CallbackStatus = Field(sa_type=EnumText(CallbackStatus, 20), index=True)
     requested_by: str = Field(max_length=200)
     requested_at: datetime = Field(sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -145,7 +145,7 @@ class CallbackAttempt(SQLModel, table=True):
     attempt: int  # 1..3, in plan order
     number: str = Field(max_length=40)
     target: str = Field(max_length=20)  # calling_number | order_number
-    outcome: CallOutcome = Field(sa_type=AutoString(20))
+    outcome: CallOutcome = Field(sa_type=EnumText(CallOutcome, 20))
     note: str | None = Field(default=None, max_length=2000)
     at: datetime = Field(sa_type=UTCDateTime)
     agent: str = Field(max_length=200)
@@ -192,7 +192,7 @@ class Complaint(SQLModel, table=True):
     filed_by: str = Field(max_length=200)
     received_at: datetime = Field(sa_type=UTCDateTime)
     due_on: date  # the 30th day after receipt (Europe/Warsaw)
-    status: ComplaintStatus = Field(sa_type=AutoString(20), index=True)
+    status: ComplaintStatus = Field(sa_type=EnumText(ComplaintStatus, 20), index=True)
     extension_reason: str | None = Field(default=None, sa_type=Text)
     extended_to: date | None = None  # the expected date named in an extension
     extended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -239,7 +239,7 @@ class InboundMail(SQLModel, table=True):
     dedupe_key: str | None = Field(default=None, max_length=64, unique=True)
     size: int
     raw: bytes = Field(sa_type=LargeBinary)
-    status: InboundStatus = Field(sa_type=AutoString(20))
+    status: InboundStatus = Field(sa_type=EnumText(InboundStatus, 20))
     outcome: str = Field(max_length=40)
     ticket_id: str | None = Field(default=None, foreign_key="ticket.id", max_length=40, index=True)
     customer_id: str | None = Field(default=None, max_length=100)

@@ -19,14 +19,7 @@ from shared.settings import EventSink
 from shared.web.uow import UoW
 from tests.entitlements.helpers import buy, purchase_body
 from tests.foundation.conftest import outbox_rows
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        await asyncio.sleep(0.02)
+from tests.support.waiting import until as wait_until
 
 
 def _add_probe_routes(app: FastAPI) -> None:

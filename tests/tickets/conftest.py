@@ -78,6 +78,12 @@ class World:
         return await (client or self.tickets("crm")).post("/v1/tickets", json=body,
                                                           headers={"Idempotency-Key": str(uuid.uuid4())})
 
+    async def sla_scan(self, when: str) -> dict[str, Any]:
+        """Runs the SLA scan as of `when` (Warsaw wall time, see `at`) as a supervisor would."""
+        response = await self.tickets("supervisor").post("/v1/sla/scan", json={"as_of": at(when).isoformat()})
+        assert response.status_code == 200, response.text
+        return response.json()
+
     async def close(self) -> None:
         for client in self._clients:
             await client.aclose()

@@ -5,10 +5,9 @@ polling (never fixed sleeps)."""
 
 from __future__ import annotations
 
-import asyncio
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator
 
 import aiosmtplib
 import httpx
@@ -19,18 +18,11 @@ from services.tickets.mailer import MAIL_SINK
 from shared.infra_models import OutboxMessage
 from tests.support.receiver import free_port
 from tests.support.smtp_sink import SmtpSink
+from tests.support.waiting import until as wait_until
 from tests.tickets.conftest import World
 
 SUPPORT = "support@helpdesk.example.pl"
 MAIL_FROM = f"Support Desk <{SUPPORT}>"
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

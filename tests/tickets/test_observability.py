@@ -12,12 +12,6 @@ from tests.tickets.conftest import at
 from tests.tickets.test_complaints import file as file_complaint
 
 
-async def _scan(world, when: str) -> dict:
-    response = await world.tickets("supervisor").post("/v1/sla/scan", json={"as_of": at(when).isoformat()})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 async def test_sla_warnings_and_breaches_are_counted_once_each(world):
     world.clock.set(at("2026-11-23 08:30"))
     await world.contract()
@@ -26,14 +20,14 @@ async def test_sla_warnings_and_breaches_are_counted_once_each(world):
     before = await scrape(metrics)
     assert value(before, "tickets_sla_warnings_total") == 0 and value(before, "tickets_sla_breaches_total") == 0
 
-    assert (await _scan(world, "2026-11-23 11:30"))["warned"] == [ticket["id"]]
-    await _scan(world, "2026-11-23 11:45")  # nothing new
+    assert (await world.sla_scan("2026-11-23 11:30"))["warned"] == [ticket["id"]]
+    await world.sla_scan("2026-11-23 11:45")  # nothing new
     warned = await scrape(metrics)
     assert value(warned, "tickets_sla_warnings_total", service="tickets", priority=str(ticket["priority"])) == 1
     assert value(warned, "tickets_sla_breaches_total") == 0
 
-    assert (await _scan(world, "2026-11-23 12:30"))["breached"] == [ticket["id"]]
-    await _scan(world, "2026-11-23 13:00")
+    assert (await world.sla_scan("2026-11-23 12:30"))["breached"] == [ticket["id"]]
+    await world.sla_scan("2026-11-23 13:00")
     breached = await scrape(metrics)
     assert value(breached, "tickets_sla_breaches_total", kind="breach", excused="false") == 1
     assert value(breached, "tickets_sla_breaches_total", kind="estimate_exceeded") == 0
@@ -45,7 +39,7 @@ async def test_a_free_plans_overrun_is_counted_apart_from_breaches(world):
     contract = await world.contract()
     await world.entitlements().post(f"/v1/contracts/{contract['id']}/suspend")
     await world.file(category="documented_solutions")
-    await _scan(world, "2026-11-24 09:00")
+    await world.sla_scan("2026-11-24 09:00")
     samples = await scrape(world.tickets(None))
     assert value(samples, "tickets_sla_breaches_total", kind="estimate_exceeded") == 1
     assert value(samples, "tickets_sla_breaches_total", kind="breach") == 0

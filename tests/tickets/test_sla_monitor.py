@@ -6,22 +6,16 @@ from __future__ import annotations
 from tests.tickets.conftest import at
 
 
-async def _scan(world, when: str) -> dict:
-    response = await world.tickets("supervisor").post("/v1/sla/scan", json={"as_of": at(when).isoformat()})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 async def test_warning_at_75_percent_and_breach_at_100_each_once(world):
     world.clock.set(at("2026-11-23 08:30"))
     await world.contract()
     ticket = (await world.file()).json()  # due 12:30
-    assert (await _scan(world, "2026-11-23 11:00"))["warned"] == []  # 62.5 % used
-    assert (await _scan(world, "2026-11-23 11:30"))["warned"] == [ticket["id"]]  # 75 %
-    assert (await _scan(world, "2026-11-23 11:45"))["warned"] == []  # once
-    breach = await _scan(world, "2026-11-23 12:30")
+    assert (await world.sla_scan("2026-11-23 11:00"))["warned"] == []  # 62.5 % used
+    assert (await world.sla_scan("2026-11-23 11:30"))["warned"] == [ticket["id"]]  # 75 %
+    assert (await world.sla_scan("2026-11-23 11:45"))["warned"] == []  # once
+    breach = await world.sla_scan("2026-11-23 12:30")
     assert breach["breached"] == [ticket["id"]]
-    assert (await _scan(world, "2026-11-23 13:00"))["breached"] == []  # once
+    assert (await world.sla_scan("2026-11-23 13:00"))["breached"] == []  # once
     warning = (await world.receiver.wait_for("ticket.sla_warning"))[0]["data"]
     breached = (await world.receiver.wait_for("ticket.sla_breached"))[0]["data"]
     assert (warning["ticket_id"], breached["ticket_id"], breached["kind"]) == (ticket["id"], ticket["id"], "breach")
@@ -33,8 +27,8 @@ async def test_no_warning_while_the_hours_are_closed(world):
     world.clock.set(at("2026-11-20 15:30"))  # Friday; 1 h left today, due Monday 11:30
     await world.contract()
     ticket = (await world.file()).json()
-    assert (await _scan(world, "2026-11-22 12:00"))["warned"] == []  # Sunday: nobody on duty
-    assert (await _scan(world, "2026-11-23 10:45"))["warned"] == [ticket["id"]]  # Monday, 3 h 15 min used
+    assert (await world.sla_scan("2026-11-22 12:00"))["warned"] == []  # Sunday: nobody on duty
+    assert (await world.sla_scan("2026-11-23 10:45"))["warned"] == [ticket["id"]]  # Monday, 3 h 15 min used
 
 
 async def test_a_met_ticket_never_breaches(world):
@@ -42,7 +36,7 @@ async def test_a_met_ticket_never_breaches(world):
     await world.contract()
     ticket = (await world.file()).json()
     await world.tickets("agent").post(f"/v1/tickets/{ticket['id']}/messages", json={"body": "hello"})
-    assert (await _scan(world, "2026-11-24 16:00"))["breached"] == []
+    assert (await world.sla_scan("2026-11-24 16:00"))["breached"] == []
 
 
 async def test_free_plan_overrun_is_an_estimate_exceeded_not_a_breach(world):
@@ -50,7 +44,7 @@ async def test_free_plan_overrun_is_an_estimate_exceeded_not_a_breach(world):
     contract = await world.contract()
     await world.entitlements().post(f"/v1/contracts/{contract['id']}/suspend")
     await world.file(category="documented_solutions")
-    await _scan(world, "2026-11-24 09:00")
+    await world.sla_scan("2026-11-24 09:00")
     event = (await world.receiver.wait_for("ticket.sla_breached"))[0]["data"]
     assert (event["contractual"], event["kind"]) == (False, "estimate_exceeded")
 
