@@ -2,7 +2,7 @@
 
 import { h, field, clear } from "./dom.js";
 import { callbackCard } from "./care.js";
-import { errorPanel, loading } from "./ui.js";
+import { loadInto, onApply } from "./ui.js";
 
 export async function renderCallbacks(ctx, main) {
   const prefs = ctx.prefs.callbacks || (ctx.prefs.callbacks = { status: "scheduled" });
@@ -17,25 +17,15 @@ export async function renderCallbacks(ctx, main) {
     h("div", { class: "view-head" }, h("h1", { id: "cb-h", tabindex: "-1" }, "Callbacks"), filters), list));
 
   async function load(focusForm) {
-    clear(list);
-    list.append(loading());
-    try {
+    await loadInto(list, async () => {
       const page = await ctx.api.get("/v1/callbacks", { status: prefs.status || undefined, limit: 200 });
-      clear(list);
-      if (!page.items.length) list.append(h("p", { class: "muted" }, "No callbacks here."));
-      page.items.forEach((c) => list.append(callbackCard(ctx, c, load)));
-      const again = focusForm && list.querySelector(`form[data-form="${focusForm}"] select`);
-      if (again) again.focus();
-    } catch (error) {
-      clear(list);
-      list.append(errorPanel(error, () => load()));
-    }
+      return page.items.length ? page.items.map((c) => callbackCard(ctx, c, load))
+        : [h("p", { class: "muted" }, "No callbacks here.")];
+    });
+    const again = focusForm && list.querySelector(`form[data-form="${focusForm}"] select`);
+    if (again) again.focus();
   }
-  filters.addEventListener("submit", (event) => {
-    event.preventDefault();
-    prefs.status = status.value;
-    load();
-  });
+  onApply(filters, () => { prefs.status = status.value; }, load);
   await load();
   main.querySelector("h1").focus({ preventScroll: true });
 }

@@ -4,7 +4,7 @@
 import { h, field, clear } from "./dom.js";
 import { fmtDate, fmtDateTime } from "./clock.js";
 import { COMPLAINT_STATUS, complaintDeadline } from "./care.js";
-import { actionForm, badge, errorPanel, loading, toast } from "./ui.js";
+import { actionForm, badge, loadInto, onApply, toast } from "./ui.js";
 
 export async function renderComplaints(ctx, main, openId) {
   const prefs = ctx.prefs.complaints || (ctx.prefs.complaints = { status: "", overdue: false });
@@ -22,27 +22,19 @@ export async function renderComplaints(ctx, main, openId) {
       "(at most 60 days from receipt)."), list));
 
   async function load(focusId) {
-    clear(list);
-    list.append(loading());
-    try {
+    await loadInto(list, async () => {
       const items = await ctx.api.get("/v1/complaints", { status: prefs.status || undefined,
         overdue: prefs.overdue ? "true" : undefined });
-      clear(list);
-      if (!items.length) list.append(h("p", { class: "muted" }, "No complaints here."));
-      items.forEach((c) => list.append(card(ctx, c, load, c.id === (focusId || openId))));
-      const target = list.querySelector(`[data-complaint-id="${CSS.escape(focusId || openId || "")}"] h2`);
-      if (target) target.focus();
-    } catch (error) {
-      clear(list);
-      list.append(errorPanel(error, () => load()));
-    }
+      return items.length ? items.map((c) => card(ctx, c, load, c.id === (focusId || openId)))
+        : [h("p", { class: "muted" }, "No complaints here.")];
+    });
+    const target = list.querySelector(`[data-complaint-id="${CSS.escape(focusId || openId || "")}"] h2`);
+    if (target) target.focus();
   }
-  filters.addEventListener("submit", (event) => {
-    event.preventDefault();
+  onApply(filters, () => {
     prefs.status = status.value;
     prefs.overdue = overdue.checked;
-    load();
-  });
+  }, load);
   await load();
   if (!openId) main.querySelector("h1").focus({ preventScroll: true });
 }

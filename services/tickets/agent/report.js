@@ -4,7 +4,7 @@
 
 import { h, svg, field, clear } from "./dom.js";
 import { serverMonth } from "./clock.js";
-import { errorPanel, loading } from "./ui.js";
+import { loadInto, onApply } from "./ui.js";
 
 const PARTS = [
   ["met", "Met", "bar-met"], ["breached", "Breached", "bar-breached"],
@@ -29,22 +29,9 @@ export async function renderReport(ctx, main) {
     h("div", { class: "view-head" }, h("h1", { id: "rep-h", tabindex: "-1" }, "SLA attainment"), form), out));
 
   async function load() {
-    clear(out);
-    out.append(loading());
-    try {
-      const report = await ctx.api.get("/v1/reports/sla", { period: prefs.period });
-      clear(out);
-      out.append(...draw(report));
-    } catch (error) {
-      clear(out);
-      out.append(errorPanel(error, load));
-    }
+    await loadInto(out, async () => draw(await ctx.api.get("/v1/reports/sla", { period: prefs.period })));
   }
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    prefs.period = month.value;
-    load();
-  });
+  onApply(form, () => { prefs.period = month.value; }, load);
   await load();
   main.querySelector("h1").focus({ preventScroll: true });
 }

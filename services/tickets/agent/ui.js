@@ -73,6 +73,30 @@ export function loading(text = "Loading…") {
   return h("p", { class: "loading", role: "status" }, text);
 }
 
+/** Fills `box` with what `fill()` resolves to (a list of nodes), showing "Loading…" meanwhile; a
+ * failure leaves an error panel whose button tries again. */
+export async function loadInto(box, fill) {
+  clear(box);
+  box.append(loading());
+  try {
+    const nodes = await fill();
+    clear(box);
+    box.append(...nodes);
+  } catch (error) {
+    clear(box);
+    box.append(errorPanel(error, () => loadInto(box, fill)));
+  }
+}
+
+/** A filter form: submitting it keeps its choices (`keep()`) and loads again. */
+export function onApply(form, keep, load) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    keep();
+    load();
+  });
+}
+
 export function badge(text, cls = "") {
   return h("span", { class: `badge ${cls}` }, text);
 }
