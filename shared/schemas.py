@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Callable, Generic, Sequence, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainSerializer
 from pydantic.networks import validate_email
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 @lru_cache(maxsize=8192)
@@ -37,12 +36,6 @@ class StrictModel(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get the next page.")
-
-
-def keyset_page(rows: Sequence[R], limit: int, key: Callable[[R], str]) -> tuple[list[R], str | None]:
-    """Rows fetched with `limit + 1` → the page and the cursor of the next one (None at the end)."""
-    page = list(rows[:limit])
-    return page, (key(page[-1]) if len(rows) > limit else None)
 
 
 # Money in JSON: a string with exactly two decimals ("66.67"): exact, never a float.

@@ -17,6 +17,7 @@ from services.billing.models import (
 from services.billing.statuses import (
     MONTHLY_FEE, UNPAID, ChargeStatus, InvoiceKind, InvoicePurpose, PriceState, Standing,
 )
+from shared.queries import KeysetPage, keyset_page, one_row
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
@@ -35,10 +36,7 @@ async def take_number(session: AsyncSession, series: str, month: str) -> int:
 
 
 async def account(session: AsyncSession, contract_id: str, *, for_update: bool = False) -> BillingAccount | None:
-    stmt = select(BillingAccount).where(BillingAccount.contract_id == contract_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await one_row(session, BillingAccount, BillingAccount.contract_id == contract_id, for_update=for_update)
 
 
 async def billable_accounts(session: AsyncSession) -> Sequence[BillingAccount]:
@@ -55,10 +53,7 @@ async def accounts_with_open_invoices(session: AsyncSession) -> Sequence[str]:
 
 
 async def invoice(session: AsyncSession, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
-    stmt = select(Invoice).where(Invoice.id == invoice_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await one_row(session, Invoice, Invoice.id == invoice_id, for_update=for_update)
 
 
 async def invoice_by_origin(session: AsyncSession, origin_key: str) -> Invoice | None:
@@ -97,17 +92,10 @@ async def last_payment_at(session: AsyncSession, invoice_id: str) -> datetime | 
 
 
 async def invoices(session: AsyncSession, *, customer_id: str | None, contract_id: str | None,
-                   created_by: str | None, after: str | None, limit: int) -> Sequence[Invoice]:
-    stmt = select(Invoice)
-    if customer_id is not None:
-        stmt = stmt.where(Invoice.customer_id == customer_id)
-    if contract_id is not None:
-        stmt = stmt.where(Invoice.contract_id == contract_id)
-    if created_by is not None:
-        stmt = stmt.where(Invoice.created_by == created_by)
-    if after is not None:
-        stmt = stmt.where(Invoice.id < after)
-    return (await session.execute(stmt.order_by(Invoice.id.desc()).limit(limit + 1))).scalars().all()
+                   created_by: str | None, after: str | None, limit: int) -> KeysetPage[Invoice]:
+    """Newest first."""
+    return await keyset_page(session, Invoice, Invoice.id, after=after, limit=limit, newest_first=True,
+                             customer_id=customer_id, contract_id=contract_id, created_by=created_by)
 
 
 async def unbilled_usage(session: AsyncSession, contract_id: str) -> Sequence[PendingUsage]:
@@ -127,16 +115,13 @@ async def charges_of(session: AsyncSession, invoice_id: str) -> Sequence[Charge]
 
 async def charge(session: AsyncSession, *, charge_id: str | None = None, provider_id: str | None = None,
                  key: str | None = None, for_update: bool = False) -> Charge | None:
-    stmt = select(Charge)
     if charge_id is not None:
-        stmt = stmt.where(Charge.id == charge_id)
+        by = Charge.id == charge_id
     elif provider_id is not None:
-        stmt = stmt.where(Charge.provider_charge_id == provider_id)
+        by = Charge.provider_charge_id == provider_id
     else:
-        stmt = stmt.where(Charge.idempotency_key == key)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+        by = Charge.idempotency_key == key
+    return await one_row(session, Charge, by, for_update=for_update)
 
 
 async def claim_due_charges(session: AsyncSession, now: datetime, lease_until: datetime, limit: int) -> list[str]:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.queries import KeysetPage, keyset_page, one_row
 from shared.readpool import ReadPool
 from services.entitlements.models import (
     LIVE_STATUSES, Contract, ContractHistory, DataDisposition, Licence, PlanVersion, Product, UsageRecord,
@@ -80,10 +81,7 @@ async def licences_by_id(session: AsyncSession, licence_ids: Sequence[str]) -> d
 
 
 async def get_contract(session: AsyncSession, contract_id: str, *, for_update: bool = False) -> Contract | None:
-    stmt = select(Contract).where(Contract.id == contract_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await one_row(session, Contract, Contract.id == contract_id, for_update=for_update)
 
 
 async def live_contract(session: AsyncSession, licence_id: str, product_id: str) -> Contract | None:
@@ -100,15 +98,9 @@ async def live_contracts_on_licences(session: AsyncSession, licence_ids: Sequenc
 
 
 async def list_contracts(session: AsyncSession, *, customer_id: str | None, status: str | None,
-                         after: str | None, limit: int) -> Sequence[Contract]:
-    stmt = select(Contract)
-    if customer_id is not None:
-        stmt = stmt.where(Contract.customer_id == customer_id)
-    if status is not None:
-        stmt = stmt.where(Contract.status == status)
-    if after is not None:
-        stmt = stmt.where(Contract.id > after)
-    return (await session.execute(stmt.order_by(Contract.id).limit(limit))).scalars().all()
+                         after: str | None, limit: int) -> KeysetPage[Contract]:
+    return await keyset_page(session, Contract, Contract.id, after=after, limit=limit,
+                             customer_id=customer_id, status=status)
 
 
 async def contracts_due_to_end(session: AsyncSession, as_of: date) -> Sequence[Contract]:

@@ -11,7 +11,7 @@ from shared.web.auth import scoped
 from shared.errors import Forbidden, IdempotencyKeyReused, error_responses
 from shared.web.idempotency import IdempotencyOptional
 from shared.roles import WEBHOOKS_MANAGE
-from shared.schemas import Page, keyset_page
+from shared.schemas import Page
 from shared.uow import UnitOfWork
 from shared.web.uow import ReadUoW, UoW
 from shared.webhook_endpoints.errors import (
@@ -96,9 +96,8 @@ def build_router() -> APIRouter:
     async def list_endpoints(principal: _Manager, endpoints: ReadEndpoints,
                              cursor: str | None = Query(default=None, max_length=40),
                              limit: int = Query(default=50, ge=1, le=200)) -> Page[WebhookEndpointOut]:
-        rows = await endpoints.listing(principal, after=cursor, limit=limit + 1)
-        page, next_cursor = keyset_page(rows, limit, lambda e: e.id)
-        return Page(items=[endpoint_out(e) for e in page], next_cursor=next_cursor)
+        page = await endpoints.listing(principal, after=cursor, limit=limit)
+        return Page(items=[endpoint_out(e) for e in page.rows], next_cursor=page.next_after)
 
     @router.get("/{endpoint_id}", operation_id="getWebhookEndpoint",
                 response_model=WebhookEndpointOut, summary="A webhook endpoint",
@@ -145,9 +144,8 @@ def build_router() -> APIRouter:
                               status: DeliveryStatus | None = None,
                               cursor: str | None = Query(default=None, max_length=40),
                               limit: int = Query(default=50, ge=1, le=200)) -> Page[WebhookDeliveryOut]:
-        rows = await endpoints.deliveries(endpoint_id, principal, status=status, before=cursor, limit=limit + 1)
-        page, next_cursor = keyset_page(rows, limit, lambda d: d.id)
-        return Page(items=[delivery_out(d) for d in page], next_cursor=next_cursor)
+        page = await endpoints.deliveries(endpoint_id, principal, status=status, before=cursor, limit=limit)
+        return Page(items=[delivery_out(d) for d in page.rows], next_cursor=page.next_after)
 
     @router.get("/{endpoint_id}/deliveries/{delivery_id}", operation_id="getWebhookDelivery",
                 response_model=WebhookDeliveryDetailOut,

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.queries import KeysetPage, keyset_page, one_row
 from shared.webhook_endpoints.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -17,21 +18,13 @@ async def any_endpoint(session: AsyncSession) -> bool:
 
 
 async def endpoint(session: AsyncSession, endpoint_id: str, *, for_update: bool = False) -> WebhookEndpoint | None:
-    stmt = select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    return await one_row(session, WebhookEndpoint, WebhookEndpoint.id == endpoint_id, for_update=for_update, fresh=True)
 
 
 async def endpoints(session: AsyncSession, *, owner: str | None, after: str | None, limit: int
-                    ) -> Sequence[WebhookEndpoint]:
+                    ) -> KeysetPage[WebhookEndpoint]:
     """In id (creation) order; `owner` None: everyone's."""
-    stmt = select(WebhookEndpoint)
-    if owner is not None:
-        stmt = stmt.where(WebhookEndpoint.owner == owner)
-    if after is not None:
-        stmt = stmt.where(WebhookEndpoint.id > after)
-    return (await session.execute(stmt.order_by(WebhookEndpoint.id).limit(limit))).scalars().all()
+    return await keyset_page(session, WebhookEndpoint, WebhookEndpoint.id, after=after, limit=limit, owner=owner)
 
 
 async def routing_table(session: AsyncSession) -> Sequence[Any]:
@@ -53,21 +46,15 @@ async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 async def delivery(session: AsyncSession, endpoint_id: str, delivery_id: str, *, for_update: bool = False
                    ) -> WebhookDelivery | None:
-    stmt = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    return await one_row(session, WebhookDelivery, WebhookDelivery.id == delivery_id,
+                         WebhookDelivery.endpoint_id == endpoint_id, for_update=for_update, fresh=True)
 
 
 async def deliveries(session: AsyncSession, endpoint_id: str, *, status: str | None, before: str | None,
-                     limit: int) -> Sequence[WebhookDelivery]:
+                     limit: int) -> KeysetPage[WebhookDelivery]:
     """Newest first."""
-    stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
-    if status is not None:
-        stmt = stmt.where(WebhookDelivery.status == status)
-    if before is not None:
-        stmt = stmt.where(WebhookDelivery.id < before)
-    return (await session.execute(stmt.order_by(WebhookDelivery.id.desc()).limit(limit))).scalars().all()
+    return await keyset_page(session, WebhookDelivery, WebhookDelivery.id, after=before, limit=limit,
+                             newest_first=True, endpoint_id=endpoint_id, status=status)
 
 
 async def attempts(session: AsyncSession, delivery_id: str) -> Sequence[WebhookAttempt]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal
 from shared.clock import Clock
 from shared.ids import new_id
+from shared.queries import KeysetPage, found
 from shared.settings import ServiceSettings
 from shared.webhook_endpoints import repository as repo
 from shared.webhook_endpoints.errors import DeliveryNotFound, EndpointNotFound, WebhookUrlNotHttps, WebhookUrlNotPublic
@@ -57,12 +58,11 @@ class EndpointService:
         return endpoint
 
     async def visible(self, endpoint_id: str, principal: Principal, *, for_update: bool = False) -> WebhookEndpoint:
-        endpoint = await repo.endpoint(self.session, endpoint_id, for_update=for_update)
-        if endpoint is None or not (sees_all(principal) or endpoint.owner == principal.sub):
-            raise EndpointNotFound(f"webhook endpoint {endpoint_id} not found")
-        return endpoint
+        return found(await repo.endpoint(self.session, endpoint_id, for_update=for_update),
+                     EndpointNotFound(f"webhook endpoint {endpoint_id} not found"),
+                     visible=lambda e: sees_all(principal) or e.owner == principal.sub)
 
-    async def listing(self, principal: Principal, *, after: str | None, limit: int) -> Sequence[WebhookEndpoint]:
+    async def listing(self, principal: Principal, *, after: str | None, limit: int) -> KeysetPage[WebhookEndpoint]:
         return await repo.endpoints(self.session, owner=None if sees_all(principal) else principal.sub, after=after,
                                     limit=limit)
 
@@ -106,28 +106,26 @@ class EndpointService:
         return endpoint
 
     async def deliveries(self, endpoint_id: str, principal: Principal, *, status: str | None, before: str | None,
-                         limit: int) -> Sequence[WebhookDelivery]:
+                         limit: int) -> KeysetPage[WebhookDelivery]:
         await self.visible(endpoint_id, principal)
         return await repo.deliveries(self.session, endpoint_id, status=status, before=before, limit=limit)
 
     async def delivery(self, endpoint_id: str, delivery_id: str, principal: Principal
                        ) -> tuple[WebhookDelivery, Sequence[WebhookAttempt]]:
         await self.visible(endpoint_id, principal)
-        found = await repo.delivery(self.session, endpoint_id, delivery_id)
-        if found is None:
-            raise DeliveryNotFound(f"delivery {delivery_id} of webhook endpoint {endpoint_id} not found")
-        return found, await repo.attempts(self.session, found.id)
+        delivery = found(await repo.delivery(self.session, endpoint_id, delivery_id),
+                         DeliveryNotFound(f"delivery {delivery_id} of webhook endpoint {endpoint_id} not found"))
+        return delivery, await repo.attempts(self.session, delivery.id)
 
     async def replay(self, endpoint_id: str, delivery_id: str, principal: Principal) -> WebhookDelivery:
         """Whatever its status: due now, with a fresh retry budget and its attempt log kept (the
         same event, so the same `webhook-id`). For a disabled endpoint: held until it is enabled."""
         endpoint = await self.visible(endpoint_id, principal)
-        found = await repo.delivery(self.session, endpoint_id, delivery_id, for_update=True)
-        if found is None:
-            raise DeliveryNotFound(f"delivery {delivery_id} of webhook endpoint {endpoint_id} not found")
+        delivery = found(await repo.delivery(self.session, endpoint_id, delivery_id, for_update=True),
+                         DeliveryNotFound(f"delivery {delivery_id} of webhook endpoint {endpoint_id} not found"))
         enabled = endpoint.status == "enabled"
-        found.status = "pending" if enabled else "held"
-        found.next_attempt_at = self.clock.now() if enabled else None
-        found.budget_used, found.locked_until, found.lease, found.delivered_at = 0, None, None, None
+        delivery.status = "pending" if enabled else "held"
+        delivery.next_attempt_at = self.clock.now() if enabled else None
+        delivery.budget_used, delivery.locked_until, delivery.lease, delivery.delivered_at = 0, None, None, None
         await self.session.flush()
-        return found
+        return delivery

@@ -7,19 +7,17 @@ from decimal import Decimal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.billing import repository as repo
-from services.billing.api.deps import invoice_out, scoped, settings_of, sold_by, visible_invoice
+from services.billing.api.deps import invoice_out, scoped, settings_of
 from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditable
 from services.billing.ksef import render_fa3
 from services.billing.pdf import render_pdf
 from services.billing.schemas import CreditNoteIn, InvoiceOut
-from services.billing.document import document_of
 from services.billing.service.invoicing import InvoicingService
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, error_responses
 from shared.web.idempotency import IdempotencyRequired
 from shared.openapi import binary_response
 from shared.roles import BILLING_ADMIN, BILLING_READ
-from shared.schemas import Page, keyset_page
+from shared.schemas import Page
 from shared.web.uow import ReadUoW, UoW
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
@@ -29,28 +27,22 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
             response_model=Page[InvoiceOut], summary="Invoices and credit notes, newest first",
             description="Customers see their own; the shop what it created; finance (`billing:admin`) all.",
             responses=error_responses(Forbidden))
-async def list_invoices(uow: ReadUoW, principal: scoped(BILLING_READ),
+async def list_invoices(uow: ReadUoW, request: Request, principal: scoped(BILLING_READ),
                         customer_id: str | None = Query(default=None, max_length=100),
                         contract_id: str | None = Query(default=None, max_length=40),
                         cursor: str | None = Query(default=None, max_length=40),
                         limit: int = Query(default=50, ge=1, le=200)) -> Page[InvoiceOut]:
-    rows = await repo.invoices(uow.session, customer_id=principal.customer_filter(customer_id),
-                               contract_id=contract_id, created_by=sold_by(principal), after=cursor, limit=limit)
-    page, next_cursor = keyset_page(rows, limit, key=lambda r: r.id)
-    return Page(items=[await invoice_out(uow, r, with_lines=False) for r in page], next_cursor=next_cursor)
+    page = await InvoicingService(uow, settings_of(request)).listing(
+        principal, customer_id=customer_id, contract_id=contract_id, after=cursor, limit=limit)
+    return Page(items=[invoice_out(r) for r in page.rows], next_cursor=page.next_after)
 
 
 @router.get("/{invoice_id}", operation_id="getInvoice", response_model=InvoiceOut, summary="An invoice with its lines",
             responses=error_responses(Forbidden, InvoiceNotFound))
-async def get_invoice(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> InvoiceOut:
-    return await invoice_out(uow, await visible_invoice(uow, invoice_id, principal))
-
-
-async def _document(uow, invoice_id: str, principal):  # type: ignore[no-untyped-def]
-    invoice = await visible_invoice(uow, invoice_id, principal)
-    original = await repo.invoice(uow.session, invoice.corrects_id) if invoice.corrects_id else None
-    return invoice, document_of(invoice, await repo.lines(uow.session, invoice.id), original,
-                                await repo.last_payment_at(uow.session, invoice.id))
+async def get_invoice(invoice_id: str, uow: ReadUoW, request: Request, principal: scoped(BILLING_READ)) -> InvoiceOut:
+    invoicing = InvoicingService(uow, settings_of(request))
+    invoice = await invoicing.visible(invoice_id, principal)
+    return invoice_out(invoice, await invoicing.lines(invoice))
 
 
 def _filename(number: str, ext: str) -> str:
@@ -61,8 +53,8 @@ def _filename(number: str, ext: str) -> str:
             response_class=Response, summary="The invoice as PDF (R-B3, R-B10)",
             responses={**error_responses(Forbidden, InvoiceNotFound),
                        200: binary_response("application/pdf", "The PDF.")})
-async def invoice_pdf(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> Response:
-    invoice, doc = await _document(uow, invoice_id, principal)
+async def invoice_pdf(invoice_id: str, uow: ReadUoW, request: Request, principal: scoped(BILLING_READ)) -> Response:
+    invoice, doc = await InvoicingService(uow, settings_of(request)).document(invoice_id, principal)
     return Response(render_pdf(doc), media_type="application/pdf",
                     headers={"content-disposition": f'inline; filename="{_filename(invoice.number, "pdf")}"'})
 
@@ -71,8 +63,8 @@ async def invoice_pdf(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_R
             summary="The invoice as KSeF FA(3) XML, validated against the official schema",
             responses={**error_responses(Forbidden, InvoiceNotFound),
                        200: binary_response("application/xml", "FA(3) XML.")})
-async def invoice_xml(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_READ)) -> Response:
-    invoice, doc = await _document(uow, invoice_id, principal)
+async def invoice_xml(invoice_id: str, uow: ReadUoW, request: Request, principal: scoped(BILLING_READ)) -> Response:
+    invoice, doc = await InvoicingService(uow, settings_of(request)).document(invoice_id, principal)
     return Response(render_fa3(doc), media_type="application/xml",
                     headers={"content-disposition": f'attachment; filename="{_filename(invoice.number, "xml")}"'})
 
@@ -87,5 +79,6 @@ async def invoice_xml(invoice_id: str, uow: ReadUoW, principal: scoped(BILLING_R
 async def credit_note(invoice_id: str, body: CreditNoteIn, request: Request, uow: UoW, idem: IdempotencyRequired,
                       principal: scoped(BILLING_ADMIN)):
     positions = None if body.lines is None else {l.position: Decimal(l.net) for l in body.lines}
-    note = await InvoicingService(uow, settings_of(request)).credit(invoice_id, body.reason, positions, principal)
-    return await idem.respond(201, await invoice_out(uow, note))
+    invoicing = InvoicingService(uow, settings_of(request))
+    note = await invoicing.credit(invoice_id, body.reason, positions, principal)
+    return await idem.respond(201, invoice_out(note, await invoicing.lines(note)))

@@ -6,12 +6,13 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Request
 
-from services.billing.api.deps import scoped, settings_of, visible_invoice
+from services.billing.api.deps import scoped, settings_of
 from services.billing.errors import AccountNotFound, InvalidWebhook, InvoiceNotFound
 from services.billing.payments.provider import InvalidWebhookSignature
 from services.billing.schemas import AccountOut, InstrumentIn, ManualPaymentIn, PlanPriceOut, WebhookReceipt
 from services.billing.service.accounts import AccountService
 from services.billing.service.collection import CollectionService
+from services.billing.service.invoicing import InvoicingService
 from services.billing.service.provider_events import apply_provider_event
 from shared.errors import Conflict, Forbidden, error_responses
 from shared.openapi import standard_webhook_parameters
@@ -70,7 +71,7 @@ async def put_instrument(contract_id: str, body: InstrumentIn, request: Request,
              responses=error_responses(Forbidden, InvoiceNotFound, Conflict))
 async def manual_payment(invoice_id: str, body: ManualPaymentIn, request: Request, uow: UoW,
                          principal: scoped(BILLING_ADMIN)) -> WebhookReceipt:
-    invoice = await visible_invoice(uow, invoice_id, principal)
+    invoice = await InvoicingService(uow, settings_of(request)).visible(invoice_id, principal)
     payment = await CollectionService(uow, settings_of(request)).record_manual_payment(
         invoice, Decimal(body.amount), body.reference)
     return WebhookReceipt(event_id=payment.id, outcome="applied")

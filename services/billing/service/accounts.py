@@ -22,6 +22,7 @@ from services.billing.statuses import ChargeStatus, InvoicePurpose
 from shared.auth import Principal
 from shared.clock import local_date
 from shared.ids import new_id
+from shared.queries import found
 from shared.uow import UnitOfWork
 
 _POSTAL = re.compile(r"^(?P<street>.*?)[,\s]+(?P<code>\d{2}-\d{3})\s+(?P<city>.+)$")
@@ -50,18 +51,14 @@ class AccountService:
     def now(self) -> datetime:
         return self.uow.clock.now()
 
-    async def get(self, contract_id: str, *, for_update: bool = False) -> BillingAccount:
-        account = await repo.account(self.session, contract_id, for_update=for_update)
-        if account is None:
-            raise AccountNotFound(f"no billing account for contract {contract_id!r}")
-        return account
+    async def get(self, contract_id: str, *, for_update: bool = False,
+                  seen_by: Principal | None = None) -> BillingAccount:
+        return found(await repo.account(self.session, contract_id, for_update=for_update),
+                     AccountNotFound(f"no billing account for contract {contract_id!r}"), seen_by=seen_by)
 
     async def visible(self, contract_id: str, principal: Principal, *, for_update: bool = False) -> BillingAccount:
         """The account, or 404 when it does not exist or belongs to another customer (no existence leak)."""
-        account = await self.get(contract_id, for_update=for_update)
-        if not principal.may_see(account.customer_id):
-            raise AccountNotFound(f"no billing account for contract {contract_id!r}")
-        return account
+        return await self.get(contract_id, for_update=for_update, seen_by=principal)
 
     async def price_schedule(self, account: BillingAccount) -> Sequence[PlanPrice]:
         return await repo.price_schedule(self.session, account.contract_id)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Sequence
 
 from services.billing import repository as repo
+from services.billing.document import InvoiceDocument, document_of
 from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditable
 from services.billing.models import BillingAccount, Invoice, InvoiceLine
 from services.billing.service.amounts import LineIn, compute
@@ -20,6 +21,8 @@ from services.billing.statuses import InvoiceKind, InvoicePurpose, InvoiceStatus
 from shared.auth import Principal
 from shared.clock import local_date
 from shared.ids import new_id
+from shared.queries import KeysetPage, found
+from shared.roles import BILLING_ADMIN
 from shared.uow import UnitOfWork
 
 
@@ -36,6 +39,20 @@ def invoice_event(invoice: Invoice, **extra: Any) -> dict[str, Any]:
             "gross_total": f"{invoice.gross_total:.2f}", "amount_paid": f"{invoice.amount_paid:.2f}",
             "currency": "PLN", "due_date": invoice.due_date.isoformat(), "status": invoice.status,
             "email": invoice.buyer.get("email"), **extra}
+
+
+def sold_by(principal: Principal) -> str | None:
+    """Whose sales a caller is limited to: a shop sees what it sold; customers (limited by
+    their customer id instead), finance (`billing:admin`) and services are not limited by it."""
+    if principal.customer_id is not None or principal.has(BILLING_ADMIN) or "service" in principal.roles:
+        return None
+    return principal.sub
+
+
+def may_see(principal: Principal, invoice: Invoice) -> bool:
+    """Customers see their own invoices; finance and services see all; the shop what it sold."""
+    seller = sold_by(principal)
+    return principal.may_see(invoice.customer_id) and (seller is None or invoice.created_by == seller)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,30 @@ class InvoicingService:
 
     def today(self) -> date:
         return local_date(self.uow.clock.now())
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    async def visible(self, invoice_id: str, principal: Principal, *, for_update: bool = False) -> Invoice:
+        """The invoice, or 404 when it does not exist or the principal may not see it (no existence leak)."""
+        return found(await repo.invoice(self.session, invoice_id, for_update=for_update),
+                     InvoiceNotFound(f"invoice {invoice_id!r} does not exist"), visible=lambda i: may_see(principal, i))
+
+    async def listing(self, principal: Principal, *, customer_id: str | None, contract_id: str | None,
+                      after: str | None, limit: int) -> KeysetPage[Invoice]:
+        """Invoices and credit notes the principal may see, newest first."""
+        return await repo.invoices(self.session, customer_id=principal.customer_filter(customer_id),
+                                   contract_id=contract_id, created_by=sold_by(principal), after=after, limit=limit)
+
+    async def lines(self, invoice: Invoice) -> Sequence[InvoiceLine]:
+        return await repo.lines(self.session, invoice.id)
+
+    async def document(self, invoice_id: str, principal: Principal) -> tuple[Invoice, InvoiceDocument]:
+        """A visible invoice as the document its PDF and KSeF XML render (with the original a
+        credit note corrects, and when it was last paid)."""
+        invoice = await self.visible(invoice_id, principal)
+        original = await repo.invoice(self.session, invoice.corrects_id) if invoice.corrects_id else None
+        return invoice, document_of(invoice, await repo.lines(self.session, invoice.id), original,
+                                    await repo.last_payment_at(self.session, invoice.id))
 
     async def _number(self, series: str, on: date) -> str:
         n = await repo.take_number(self.session, series, f"{on:%Y-%m}")
@@ -93,9 +134,7 @@ class InvoicingService:
         """A correcting invoice (credit note) against an issued invoice: the chosen lines' net
         amounts back (all that is left, when none are chosen); never more than the original's
         gross minus earlier credit notes (R-B10)."""
-        original = await repo.invoice(self.session, invoice_id, for_update=True)
-        if original is None or not principal.may_see(original.customer_id):
-            raise InvoiceNotFound(f"invoice {invoice_id!r} does not exist")
+        original = await self.visible(invoice_id, principal, for_update=True)
         if original.kind != InvoiceKind.INVOICE:
             raise NotCreditable(f"{original.number} is a credit note; correct the original invoice instead")
         already = await repo.credited_total(self.session, original.id)

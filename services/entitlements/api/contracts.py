@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from services.entitlements.api.deps import Contracts, contract_out, scoped, visible_contract
+from services.entitlements.api.deps import Contracts, contract_out, scoped
 from services.entitlements.errors import (
     BuyerIsSeller, ConsentRequired, ContractExists, ContractNotFound, InvalidNip, InvalidTransition,
     LicenceHasOtherContracts,
@@ -51,7 +51,7 @@ async def purchase(body: PurchaseIn, contracts: Contracts, idem: IdempotencyRequ
 @router.get("/contracts/{contract_id}", operation_id="getContract", response_model=ContractOut, summary="A contract",
             responses=error_responses(Forbidden, ContractNotFound))
 async def get_contract(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_READ)) -> ContractOut:
-    contract = await visible_contract(contracts, contract_id, principal)
+    contract = await contracts.visible(contract_id, principal)
     return contract_out(contract, await contracts.licence_of(contract))
 
 
@@ -73,7 +73,7 @@ async def list_contracts(contracts: Contracts, principal: scoped(CONTRACTS_READ)
             summary="A contract's audit history", responses=error_responses(Forbidden, ContractNotFound))
 async def contract_history(contract_id: str, contracts: Contracts,
                            principal: scoped(CONTRACTS_READ)) -> list[HistoryEntryOut]:
-    await visible_contract(contracts, contract_id, principal)
+    await contracts.visible(contract_id, principal)
     return [HistoryEntryOut.model_validate(h, from_attributes=True)
             for h in await contracts.history(contract_id)]
 
@@ -135,7 +135,7 @@ async def transfer(contract_id: str, body: TransferIn, contracts: Contracts,
             responses=error_responses(Forbidden, ContractNotFound))
 async def put_representatives(contract_id: str, body: RepresentativesIn, contracts: Contracts,
                               principal: scoped(CONTRACTS_READ)) -> ContractOut:
-    await visible_contract(contracts, contract_id, principal)
+    await contracts.visible(contract_id, principal)
     if not (principal.has(CONTRACTS_MANAGE) or principal.customer_id is not None):
         raise Forbidden("only the customer or an administrator names representatives")
     if body.seller is not None and not principal.has(CONTRACTS_MANAGE):

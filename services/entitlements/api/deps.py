@@ -6,13 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.entitlements.errors import ContractNotFound
 from services.entitlements.models import Contract, Licence
 from services.entitlements.schemas import ContractOut, LicenceOut, PendingUpgradeOut
 from services.entitlements.service.catalogue_cache import CatalogueCache
 from services.entitlements.service.contracts import ContractService
 from services.entitlements.settings import EntitlementsSettings
-from shared.auth import Principal
 from shared.web.auth import scoped  # noqa: F401 - scoped is re-exported to the routes
 from shared.web.uow import UoW
 
@@ -48,13 +46,4 @@ def contract_out(contract: Contract, licence: Licence) -> ContractOut:
     data["pending_upgrade"] = (PendingUpgradeOut.model_validate(contract.pending_upgrade)
                                if contract.pending_upgrade else None)
     return ContractOut.model_validate(data)
-
-
-async def visible_contract(contracts: ContractService, contract_id: str, principal: Principal) -> Contract:
-    """Object-level check: a customer sees only its own contracts; anyone else's answers exactly
-    like a contract that does not exist (same code and detail: no existence leak)."""
-    contract = await contracts.get(contract_id)
-    if not principal.may_see(contract.customer_id):
-        raise ContractNotFound(f"contract {contract_id!r} does not exist")
-    return contract
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query
 
-from services.entitlements.api.deps import Contracts, scoped, visible_contract
+from services.entitlements.api.deps import Contracts, scoped
 from services.entitlements.errors import ContractNotFound, DispositionAlreadyCompleted, DispositionNotFound
 from services.entitlements.models import DataDisposition
 from services.entitlements.schemas import CompletionIn, DispositionOut, InstructionIn
@@ -30,7 +30,7 @@ def disposition_out(item: DataDisposition, on: date) -> DispositionOut:
             summary="The contract's data-disposition deadline and instruction",
             responses=error_responses(Forbidden, ContractNotFound, DispositionNotFound))
 async def get_disposition(contract_id: str, contracts: Contracts, principal: scoped(CONTRACTS_READ)) -> DispositionOut:
-    await visible_contract(contracts, contract_id, principal)
+    await contracts.visible(contract_id, principal)
     item = await DispositionService(contracts.uow).get(contract_id)
     return disposition_out(item, contracts.today())
 
@@ -41,7 +41,7 @@ async def get_disposition(contract_id: str, contracts: Contracts, principal: sco
              responses=error_responses(Forbidden, ContractNotFound, DispositionNotFound, DispositionAlreadyCompleted))
 async def instruct(contract_id: str, body: InstructionIn, contracts: Contracts,
                    principal: scoped(DISPOSITIONS_WRITE)) -> DispositionOut:
-    await visible_contract(contracts, contract_id, principal)
+    await contracts.visible(contract_id, principal)
     item = await DispositionService(contracts.uow).instruct(contract_id, body.instruction, body.received_on,
                                                             principal.sub)
     return disposition_out(item, contracts.today())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.entitlements.api.deps import Contracts, contract_out, scoped, visible_contract
+from services.entitlements.api.deps import Contracts, contract_out, scoped
 from services.entitlements.errors import (
     ContractNotFound, DateOutsideTerm, DowngradeNotAllowed, InvalidTransition, NoPendingUpgrade, PlanNotFound,
     PlanNotInProduct, UpgradeDateInFuture, UpgradePending,
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["upgrades"])
                                        UpgradeDateInFuture))
 async def upgrade(contract_id: str, body: UpgradeIn, contracts: Contracts,
                   principal: scoped(CONTRACTS_UPGRADE)) -> UpgradeOut:
-    contract = await visible_contract(contracts, contract_id, principal)
+    contract = await contracts.visible(contract_id, principal)
     from_plan = contract.plan_id
     contract, quote, applied = await UpgradeService(contracts).request(contract_id, body.plan_id, body.as_of,
                                                                        principal.sub)

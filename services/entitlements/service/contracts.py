@@ -25,9 +25,10 @@ from services.entitlements.service.catalogue import CatalogueService
 from services.entitlements.service.terms import ACTIVE, PENDING, SUSPENDED, TRANSITIONS, add_months, term_end
 from services.entitlements.settings import EntitlementsSettings
 from services.entitlements.statuses import ContractMode
+from shared.auth import Principal
 from shared.clock import today
 from shared.ids import new_id
-from shared.schemas import keyset_page
+from shared.queries import found
 from shared.uow import UnitOfWork
 
 LIVE_INDEX = "uq_contract_live_licence_product"
@@ -157,21 +158,23 @@ class ContractService:
 
     # ---- reading -----------------------------------------------------------------------------
 
-    async def get(self, contract_id: str, *, for_update: bool = False) -> Contract:
-        contract = await repo.get_contract(self.session, contract_id, for_update=for_update)
-        if contract is None:
-            raise ContractNotFound(f"contract {contract_id!r} does not exist")
-        return contract
+    async def get(self, contract_id: str, *, for_update: bool = False, seen_by: Principal | None = None) -> Contract:
+        return found(await repo.get_contract(self.session, contract_id, for_update=for_update),
+                     ContractNotFound(f"contract {contract_id!r} does not exist"), seen_by=seen_by)
+
+    async def visible(self, contract_id: str, principal: Principal) -> Contract:
+        """Object-level check: a customer sees only its own contracts; anyone else's answers exactly
+        like a contract that does not exist (same code and detail: no existence leak)."""
+        return await self.get(contract_id, seen_by=principal)
 
     async def list_with_licences(self, *, customer_id: str | None, status: str | None, after: str | None,
                                  limit: int) -> tuple[list[tuple[Contract, Licence]], str | None]:
         """A keyset page of contracts in id order, each with its licence: two queries whatever the
         page size. The caller has already narrowed `customer_id` to what the principal may see."""
-        rows = await repo.list_contracts(self.session, customer_id=customer_id, status=status, after=after,
-                                         limit=limit + 1)
-        page, next_cursor = keyset_page(rows, limit, lambda c: c.id)
-        licences = await repo.licences_by_id(self.session, [c.licence_id for c in page])
-        return [(c, licences[c.licence_id]) for c in page], next_cursor
+        page = await repo.list_contracts(self.session, customer_id=customer_id, status=status, after=after,
+                                         limit=limit)
+        licences = await repo.licences_by_id(self.session, [c.licence_id for c in page.rows])
+        return [(c, licences[c.licence_id]) for c in page.rows], page.next_after
 
     async def history(self, contract_id: str) -> Sequence[ContractHistory]:
         return await repo.history(self.session, contract_id)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.tickets.repository import care as repo
 from services.tickets.api.deps import Tickets, scoped
 from services.tickets.errors import (
     CallbackAttemptsExhausted, CallbackCompleted, CallbackNotFound, CallbackNotInPlan, EntitlementsUnavailable,
@@ -18,7 +17,7 @@ from services.tickets.service.callbacks import CallbackService
 from shared.errors import Forbidden, IdempotencyKeyReused, Unprocessable, error_responses
 from shared.web.idempotency import IdempotencyOptional
 from shared.roles import TICKETS_MANAGE, TICKETS_READ, TICKETS_WRITE
-from shared.schemas import Page, keyset_page
+from shared.schemas import Page
 
 router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"])
 
@@ -51,7 +50,7 @@ def callback_out(callback: CallbackRequest, attempts: list[CallbackAttempt]) -> 
 
 
 async def _out(callbacks: CallbackService, callback: CallbackRequest) -> CallbackOut:
-    return callback_out(callback, list(await repo.callback_attempts(callbacks.session, [callback.id])))
+    return callback_out(callback, await callbacks.attempts(callback))
 
 
 @router.post("", operation_id="requestCallback",
@@ -97,13 +96,5 @@ async def list_callbacks(callbacks: Callbacks, principal: scoped(TICKETS_READ),
                          status: CallbackStatus | None = None,
                          cursor: str | None = Query(default=None, max_length=40),
                          limit: int = Query(default=50, ge=1, le=200)) -> Page[CallbackOut]:
-    customer_id = principal.customer_filter(customer_id)
-    rows = list(await repo.callbacks(callbacks.session, customer_id=customer_id, status=status, after=cursor,
-                                     limit=limit + 1))
-    page, next_cursor = keyset_page(rows, limit, lambda c: c.id)
-    attempts = await repo.callback_attempts(callbacks.session, [c.id for c in page])
-    by_callback: dict[str, list[CallbackAttempt]] = {}
-    for attempt in attempts:
-        by_callback.setdefault(attempt.callback_id, []).append(attempt)
-    return Page(items=[callback_out(c, by_callback.get(c.id, [])) for c in page],
-                next_cursor=next_cursor)
+    page = await callbacks.listing(principal, customer_id=customer_id, status=status, after=cursor, limit=limit)
+    return Page(items=[callback_out(c, attempts) for c, attempts in page.rows], next_cursor=page.next_after)

@@ -13,7 +13,7 @@ from services.tickets.schemas.mail import ContactIn, ContactOut
 from services.tickets.service.contacts import ContactService
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_WRITE
-from shared.schemas import Email as EmailAddress, Page, keyset_page
+from shared.schemas import Email as EmailAddress, Page
 from shared.web.uow import UoW
 
 router = APIRouter(prefix="/v1/contacts", tags=["e-mail channel"])
@@ -48,10 +48,7 @@ async def put_contact(email: Email, body: ContactIn, contacts: Contacts,
             description="Customers see only their own customer's contacts (else 404).",
             responses=error_responses(Forbidden, ContactNotFound))
 async def get_contact(email: Email, contacts: Contacts, principal: scoped(TICKETS_READ)) -> ContactOut:
-    contact = await contacts.get(str(email))
-    if not principal.may_see(contact.customer_id):
-        raise ContactNotFound(f"{email} is not in the contact directory")
-    return contact_out(contact)
+    return contact_out(await contacts.visible(str(email), principal))
 
 
 @router.get("", operation_id="listContacts", response_model=Page[ContactOut], summary="List contacts",
@@ -62,6 +59,5 @@ async def list_contacts(contacts: Contacts, principal: scoped(TICKETS_READ),
                         cursor: str | None = Query(default=None, max_length=320),
                         limit: int = Query(default=50, ge=1, le=200)) -> Page[ContactOut]:
     customer_id = principal.customer_filter(customer_id)
-    rows = list(await contacts.listing(customer_id, cursor, limit + 1))
-    page, next_cursor = keyset_page(rows, limit, lambda c: c.email)
-    return Page(items=[contact_out(c) for c in page], next_cursor=next_cursor)
+    page = await contacts.listing(customer_id, cursor, limit)
+    return Page(items=[contact_out(c) for c in page.rows], next_cursor=page.next_after)

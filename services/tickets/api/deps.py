@@ -7,11 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from services.tickets.repository import tickets as repo
 from services.tickets.models import Attachment, Ticket, TicketMessage
 from services.tickets.schemas.tickets import AttachmentOut, MessageOut, SlaOut, TicketDetailOut, TicketOut
-from services.tickets.service.queue import clock_running
-from services.tickets.service.sla import explain
+from services.tickets.service.queue import sla_state
 from services.tickets.service.tickets import TicketService
 from shared.auth import Principal
 from shared.web.auth import scoped  # noqa: F401 - scoped is re-exported to the routes
@@ -27,19 +25,8 @@ Tickets = Annotated[TicketService, Depends(ticket_service)]
 
 
 def sla_out(ticket: Ticket, now: datetime, explanation: str | None = None) -> SlaOut:
-    if ticket.first_response_at is not None:
-        state = "met" if ticket.sla_breached_at is None else "breached"
-    elif ticket.status == "awaiting_customer":
-        state = "paused"
-    elif not clock_running(ticket):
-        state = "none"
-    elif ticket.sla_breached_at is not None or (ticket.reaction_due_at and now >= ticket.reaction_due_at):
-        state = "breached"
-    elif ticket.sla_warned_at is not None:
-        state = "warning"
-    else:
-        state = "running"
-    return SlaOut(state=state, reaction_due_at=ticket.reaction_due_at, limit_due_at=ticket.limit_due_at,  # type: ignore[arg-type]
+    return SlaOut(state=sla_state(ticket, now), reaction_due_at=ticket.reaction_due_at,
+                  limit_due_at=ticket.limit_due_at,
                   first_response_at=ticket.first_response_at, warned_at=ticket.sla_warned_at,
                   breached_at=ticket.sla_breached_at, excused=ticket.sla_excused,
                   contractual=bool(ticket.policy["reaction"].get("contractual", True)), explanation=explanation)
@@ -62,10 +49,8 @@ def _ticket_fields(ticket: Ticket, now: datetime, explanation: str | None = None
 
 async def ticket_detail(tickets: TicketService, ticket: Ticket, principal: Principal) -> TicketDetailOut:
     """The ticket with the thread the principal may see."""
-    messages = list(await repo.messages(tickets.session, ticket.id, public_only=principal.customer_id is not None))
-    attachments = list(await repo.attachments_of(tickets.session, [m.id for m in messages]))
-    explanation = explain(ticket.policy, ticket.accepted_at, await tickets.pause_intervals(ticket)).text
-    return thread_detail(ticket, messages, attachments, tickets.now(), explanation)
+    thread = await tickets.thread(ticket, principal)
+    return thread_detail(ticket, thread.messages, thread.attachments, tickets.now(), thread.explanation)
 
 
 def thread_detail(ticket: Ticket, messages: list[TicketMessage], attachments: list[Attachment],

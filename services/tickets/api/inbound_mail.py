@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.tickets.repository import mail as repo
 from services.tickets.api.deps import Tickets, scoped
 from services.tickets.errors import InboundMailNotFound, InboundMailNotPending
 from services.tickets.models import InboundMail
@@ -17,7 +16,7 @@ from services.tickets.service.mail_in import InboundMailService
 from shared.errors import Forbidden, error_responses
 from shared.openapi import binary_response
 from shared.roles import TICKETS_SUPERVISE
-from shared.schemas import Page, keyset_page
+from shared.schemas import Page
 
 router = APIRouter(prefix="/v1/inbound-mail", tags=["e-mail channel"])
 
@@ -42,9 +41,8 @@ def inbound_out(row: InboundMail) -> InboundMailOut:
 async def list_inbound(inbound: Inbound, _: scoped(TICKETS_SUPERVISE), status: InboundStatus | None = None,
                        cursor: str | None = Query(default=None, max_length=40),
                        limit: int = Query(default=50, ge=1, le=200)) -> Page[InboundMailOut]:
-    rows = list(await repo.inbound(inbound.session, status=status, after=cursor, limit=limit + 1))
-    page, next_cursor = keyset_page(rows, limit, lambda r: r.id)
-    return Page(items=[inbound_out(r) for r in page], next_cursor=next_cursor)
+    page = await inbound.listing(status=status, after=cursor, limit=limit)
+    return Page(items=[inbound_out(r) for r in page.rows], next_cursor=page.next_after)
 
 
 @router.get("/{mail_id}/raw", operation_id="getRawInboundMail",
@@ -52,9 +50,7 @@ async def list_inbound(inbound: Inbound, _: scoped(TICKETS_SUPERVISE), status: I
             responses={**error_responses(Forbidden, InboundMailNotFound),
                        200: binary_response("message/rfc822", "The raw message.")})
 async def raw_inbound(mail_id: str, inbound: Inbound, _: scoped(TICKETS_SUPERVISE)) -> Response:
-    row = await repo.get_inbound(inbound.session, mail_id)
-    if row is None:
-        raise InboundMailNotFound(f"inbound mail {mail_id!r} does not exist")
+    row = await inbound.get(mail_id)
     return Response(row.raw, media_type="message/rfc822",
                     headers={"content-disposition": f'attachment; filename="{row.id}.eml"'})
 

@@ -10,13 +10,11 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from services.tickets.repository import tickets as repo
 from services.tickets.api.deps import Tickets, scoped, thread_detail, ticket_detail, ticket_out
 from services.tickets.errors import (
     AttachmentTooLarge, DescriptionTooShort, EntitlementsUnavailable, InvalidTicketTransition, NoEntitlement,
     ReopenWindowOver, TicketClosed, TicketNotFound, UnknownProduct,
 )
-from services.tickets.models import Attachment
 from services.tickets.service.filing import prepare_filing
 from services.tickets.schemas.tickets import (
     AssignIn, HistoryOut, MessageIn, MessageOut, NoteIn, RequestDetailsIn, TicketDetailOut, TicketIn, TicketOut,
@@ -87,23 +85,10 @@ async def queue(tickets: Tickets, principal: scoped(TICKETS_READ),
                 sla_state: Literal["running", "warning", "breached", "met", "paused", "none"] | None = None,
                 cursor: str | None = Query(default=None, max_length=400),
                 limit: int = Query(default=50, ge=1, le=200)) -> Page[TicketOut]:
-    customer_id = principal.customer_filter(customer_id)
-    after = _cursor_in(cursor)
-    items: list[TicketOut] = []
-    while len(items) < limit:
-        rows = await repo.queue(tickets.session, customer_id=customer_id, statuses=status, assignee=assignee,
-                                product_id=product, after=after, limit=limit)
-        for row in rows:
-            after = row.queue_key
-            out = ticket_out(row, tickets.now())
-            if sla_state is None or out.sla.state == sla_state:  # SLA state depends on now: filtered here
-                items.append(out)
-                if len(items) == limit:
-                    break
-        if len(rows) < limit:
-            break
-    full = len(items) == limit
-    return Page(items=items, next_cursor=_cursor_out(after) if full and after else None)
+    page = await tickets.queue(principal, statuses=status, assignee=assignee, product_id=product,
+                               customer_id=customer_id, sla_state=sla_state, after=_cursor_in(cursor), limit=limit)
+    return Page(items=[ticket_out(t, page.at) for t in page.tickets],
+                next_cursor=_cursor_out(page.next_after) if page.next_after else None)
 
 
 @router.get("/{ticket_id}", operation_id="getTicket",
@@ -118,20 +103,14 @@ async def get_ticket(ticket_id: str, tickets: Tickets, principal: scoped(TICKETS
             response_model=list[HistoryOut], summary="A ticket's full history (agents)",
             responses=error_responses(Forbidden, TicketNotFound))
 async def ticket_history(ticket_id: str, tickets: Tickets, principal: scoped(TICKETS_MANAGE)) -> list[HistoryOut]:
-    await tickets.visible(ticket_id, principal)
-    return [HistoryOut.model_validate(e, from_attributes=True) for e in await repo.history(tickets.session, ticket_id)]
+    return [HistoryOut.model_validate(e, from_attributes=True) for e in await tickets.history(ticket_id, principal)]
 
 
 @router.get("/{ticket_id}/attachments/{attachment_id}", operation_id="getTicketAttachment",
             response_class=Response, summary="Download an attachment",
             responses=error_responses(Forbidden, TicketNotFound))
 async def attachment(ticket_id: str, attachment_id: str, tickets: Tickets, principal: scoped(TICKETS_READ)) -> Response:
-    await tickets.visible(ticket_id, principal)
-    visible = {m.id for m in await repo.messages(tickets.session, ticket_id,
-                                                 public_only=principal.customer_id is not None)}
-    found = await tickets.session.get(Attachment, attachment_id)
-    if found is None or found.message_id not in visible:
-        raise TicketNotFound("no such attachment on this ticket")
+    found = await tickets.attachment(ticket_id, attachment_id, principal)
     return Response(found.content, media_type=found.content_type,
                     headers={"content-disposition": f'attachment; filename="{found.filename}"'})
 

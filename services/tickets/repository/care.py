@@ -9,13 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tickets.models import CallbackAttempt, CallbackRequest, Complaint, RemoteSession
+from shared.queries import KeysetPage, keyset_page, one_row
 
 
 async def get_callback(session: AsyncSession, callback_id: str, *, for_update: bool = False) -> CallbackRequest | None:
-    stmt = select(CallbackRequest).where(CallbackRequest.id == callback_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await one_row(session, CallbackRequest, CallbackRequest.id == callback_id, for_update=for_update)
 
 
 async def callback_attempts(session: AsyncSession, callback_ids: Sequence[str]) -> Sequence[CallbackAttempt]:
@@ -27,19 +25,13 @@ async def callback_attempts(session: AsyncSession, callback_ids: Sequence[str]) 
 
 
 async def callbacks(session: AsyncSession, *, customer_id: str | None, status: str | None, after: str | None,
-                    limit: int) -> Sequence[CallbackRequest]:
-    stmt = select(CallbackRequest)
-    if customer_id is not None:
-        stmt = stmt.where(CallbackRequest.customer_id == customer_id)
-    if status is not None:
-        stmt = stmt.where(CallbackRequest.status == status)
-    if after is not None:
-        stmt = stmt.where(CallbackRequest.id > after)
-    return (await session.execute(stmt.order_by(CallbackRequest.id).limit(limit))).scalars().all()
+                    limit: int) -> KeysetPage[CallbackRequest]:
+    return await keyset_page(session, CallbackRequest, CallbackRequest.id, after=after, limit=limit,
+                             customer_id=customer_id, status=status)
 
 
 async def get_remote_session(session: AsyncSession, session_id: str) -> RemoteSession | None:
-    return (await session.execute(select(RemoteSession).where(RemoteSession.id == session_id))).scalar_one_or_none()
+    return await one_row(session, RemoteSession, RemoteSession.id == session_id)
 
 
 async def remote_sessions_of(session: AsyncSession, ticket_id: str) -> Sequence[RemoteSession]:
@@ -48,10 +40,7 @@ async def remote_sessions_of(session: AsyncSession, ticket_id: str) -> Sequence[
 
 
 async def get_complaint(session: AsyncSession, complaint_id: str, *, for_update: bool = False) -> Complaint | None:
-    stmt = select(Complaint).where(Complaint.id == complaint_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await one_row(session, Complaint, Complaint.id == complaint_id, for_update=for_update)
 
 
 async def complaints(session: AsyncSession, *, customer_id: str | None, status: str | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,22 +11,19 @@ from sqlalchemy.orm import defer
 
 from services.tickets.models import CustomerContact, InboundMail
 from shared.atomic_create import Row, Upsert, core_statement
+from shared.queries import KeysetPage, keyset_page, one_row
 
 _NO_RAW = defer(InboundMail.raw, raiseload=True)  # type: ignore[arg-type]
 
 
 async def get_contact(session: AsyncSession, email: str) -> CustomerContact | None:
-    return (await session.execute(select(CustomerContact).where(CustomerContact.email == email))).scalar_one_or_none()
+    return await one_row(session, CustomerContact, CustomerContact.email == email)
 
 
 async def contacts(session: AsyncSession, *, customer_id: str | None, after: str | None,
-                   limit: int) -> Sequence[CustomerContact]:
-    stmt = select(CustomerContact)
-    if customer_id is not None:
-        stmt = stmt.where(CustomerContact.customer_id == customer_id)
-    if after is not None:
-        stmt = stmt.where(CustomerContact.email > after)
-    return (await session.execute(stmt.order_by(CustomerContact.email).limit(limit))).scalars().all()
+                   limit: int) -> KeysetPage[CustomerContact]:
+    return await keyset_page(session, CustomerContact, CustomerContact.email, after=after, limit=limit,
+                             customer_id=customer_id)
 
 
 # One directory entry in one statement (`ON CONFLICT DO UPDATE`), so two tickets filed at once for
@@ -44,10 +40,7 @@ async def upsert_contact(session: AsyncSession, values: dict[str, Any], upsert: 
 
 
 async def get_inbound(session: AsyncSession, mail_id: str, *, for_update: bool = False) -> InboundMail | None:
-    stmt = select(InboundMail).where(InboundMail.id == mail_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await one_row(session, InboundMail, InboundMail.id == mail_id, for_update=for_update)
 
 
 async def inbound_by_dedupe_key(session: AsyncSession, key: str) -> InboundMail | None:
@@ -62,12 +55,7 @@ async def recent_auto_replies(session: AsyncSession, address: str, outcome: str,
 
 
 async def inbound(session: AsyncSession, *, status: str | None, after: str | None,
-                  limit: int) -> Sequence[InboundMail]:
+                  limit: int) -> KeysetPage[InboundMail]:
     """Newest first; the raw bytes are not loaded (a listing shows sizes, not contents)."""
-    stmt = select(InboundMail).options(_NO_RAW)
-    if status is not None:
-        stmt = stmt.where(InboundMail.status == status)
-    if after is not None:
-        stmt = stmt.where(InboundMail.id < after)
-    stmt = stmt.order_by(InboundMail.id.desc()).limit(limit)  # type: ignore[union-attr]
-    return (await session.execute(stmt)).scalars().all()
+    return await keyset_page(session, InboundMail, InboundMail.id, after=after, limit=limit, newest_first=True,
+                             options=[_NO_RAW], status=status)

@@ -9,13 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tickets.models import Attachment, OutageWindow, Ticket, TicketEvent, TicketMessage, TicketPause
+from shared.queries import KeysetPage, keyset_page, one_row
 
 
 async def get_ticket(session: AsyncSession, ticket_id: str, *, for_update: bool = False) -> Ticket | None:
-    stmt = select(Ticket).where(Ticket.id == ticket_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await one_row(session, Ticket, Ticket.id == ticket_id, for_update=for_update)
 
 
 async def pauses(session: AsyncSession, ticket_id: str) -> Sequence[TicketPause]:
@@ -73,15 +71,8 @@ async def outages_covering(session: AsyncSession, at: datetime) -> Sequence[Outa
 
 
 async def queue(session: AsyncSession, *, customer_id: str | None, statuses: Sequence[str], assignee: str | None,
-                product_id: str | None, after: str | None, limit: int) -> Sequence[Ticket]:
+                product_id: str | None, after: str | None, limit: int) -> KeysetPage[Ticket]:
     """In `queue_key` order: priority first, then time to breach (see service/queue.py)."""
-    stmt = select(Ticket).where(Ticket.status.in_(list(statuses)))
-    if customer_id is not None:
-        stmt = stmt.where(Ticket.customer_id == customer_id)
-    if assignee is not None:
-        stmt = stmt.where(Ticket.assignee == assignee)
-    if product_id is not None:
-        stmt = stmt.where(Ticket.product_id == product_id)
-    if after is not None:
-        stmt = stmt.where(Ticket.queue_key > after)
-    return (await session.execute(stmt.order_by(Ticket.queue_key).limit(limit))).scalars().all()
+    return await keyset_page(session, Ticket, Ticket.queue_key, after=after, limit=limit,
+                             where=[Ticket.status.in_(list(statuses))], customer_id=customer_id,
+                             assignee=assignee, product_id=product_id)

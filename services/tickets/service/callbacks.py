@@ -25,6 +25,7 @@ from services.tickets.statuses import CallbackStatus
 from shared.auth import Principal
 from shared.errors import Unprocessable
 from shared.ids import new_id
+from shared.queries import KeysetPage, found
 from shared.uow import UnitOfWork
 
 ATTEMPTS = ("calling_number", "calling_number", "order_number")  # R-S2, in this order
@@ -43,10 +44,22 @@ class CallbackService:
         self.session = tickets.session
 
     async def get(self, callback_id: str, principal: Principal, *, for_update: bool = False) -> CallbackRequest:
-        callback = await repo.get_callback(self.session, callback_id, for_update=for_update)
-        if callback is None or not principal.may_see(callback.customer_id):
-            raise CallbackNotFound(f"callback {callback_id!r} does not exist")
-        return callback
+        return found(await repo.get_callback(self.session, callback_id, for_update=for_update),
+                     CallbackNotFound(f"callback {callback_id!r} does not exist"), seen_by=principal)
+
+    async def attempts(self, callback: CallbackRequest) -> list[CallbackAttempt]:
+        return list(await repo.callback_attempts(self.session, [callback.id]))
+
+    async def listing(self, principal: Principal, *, customer_id: str | None, status: str | None, after: str | None,
+                      limit: int) -> KeysetPage[tuple[CallbackRequest, list[CallbackAttempt]]]:
+        """A keyset page of callbacks in creation order, each with its attempts (two queries);
+        a customer lists only its own."""
+        page = await repo.callbacks(self.session, customer_id=principal.customer_filter(customer_id), status=status,
+                                    after=after, limit=limit)
+        by_callback: dict[str, list[CallbackAttempt]] = {}
+        for attempt in await repo.callback_attempts(self.session, [c.id for c in page.rows]):
+            by_callback.setdefault(attempt.callback_id, []).append(attempt)
+        return KeysetPage([(c, by_callback.get(c.id, [])) for c in page.rows], page.next_after)
 
     async def request(self, data: CallbackIn, principal: Principal) -> CallbackRequest:
         """Schedule the three attempts for a customer whose plan includes `callback`."""

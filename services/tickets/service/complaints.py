@@ -32,6 +32,7 @@ from shared.auth import Principal
 from shared.clock import local_date
 from shared.errors import Forbidden, Unprocessable
 from shared.ids import new_id
+from shared.queries import found
 from shared.uow import UnitOfWork
 
 
@@ -45,10 +46,8 @@ class ComplaintService:
         return local_date(self.uow.clock.now())
 
     async def get(self, complaint_id: str, principal: Principal, *, for_update: bool = False) -> Complaint:
-        complaint = await repo.get_complaint(self.session, complaint_id, for_update=for_update)
-        if complaint is None or not principal.may_see(complaint.customer_id):
-            raise ComplaintNotFound(f"complaint {complaint_id!r} does not exist")
-        return complaint
+        return found(await repo.get_complaint(self.session, complaint_id, for_update=for_update),
+                     ComplaintNotFound(f"complaint {complaint_id!r} does not exist"), seen_by=principal)
 
     async def file(self, data: ComplaintIn, principal: Principal) -> Complaint:
         principal.ensure_may_see(data.customer_id, "customer")

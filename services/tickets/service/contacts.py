@@ -9,13 +9,14 @@ changes it. Addresses are kept in lower case.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from services.tickets.repository import mail as repo
 from services.tickets.errors import ContactNotFound
 from services.tickets.models import CustomerContact, Ticket
+from shared.auth import Principal
+from shared.queries import KeysetPage, found
 from shared.uow import UnitOfWork
 
 
@@ -42,10 +43,12 @@ class ContactService:
         return await repo.get_contact(self.session, normalise_address(email))
 
     async def get(self, email: str) -> CustomerContact:
-        found = await self.find(email)
-        if found is None:
-            raise ContactNotFound(f"{email} is not in the contact directory")
-        return found
+        return found(await self.find(email), ContactNotFound(f"{email} is not in the contact directory"))
+
+    async def visible(self, email: str, principal: Principal) -> CustomerContact:
+        """A customer sees only its own customer's entries (another's answers like a missing one)."""
+        return found(await self.find(email), ContactNotFound(f"{email} is not in the contact directory"),
+                     seen_by=principal)
 
     async def put(self, email: str, customer_id: str, product: str, name: str | None) -> CustomerContact:
         """The CRM's entry: created or replaced (idempotent)."""
@@ -57,5 +60,6 @@ class ContactService:
         await self.session.refresh(contact)  # the statement bypassed the identity map
         return contact
 
-    async def listing(self, customer_id: str | None, after: str | None, limit: int) -> Sequence[CustomerContact]:
+    async def listing(self, customer_id: str | None, after: str | None, limit: int) -> KeysetPage[CustomerContact]:
+        """In address order; the caller has narrowed `customer_id` to what the principal may see."""
         return await repo.contacts(self.session, customer_id=customer_id, after=after, limit=limit)

@@ -41,6 +41,7 @@ from services.tickets.service.mail_parse import ParsedMail, UnparseableMail, par
 from services.tickets.service.tickets import TicketService
 from shared.auth import Principal
 from shared.ids import new_id
+from shared.queries import KeysetPage, found
 from shared.roles import TICKETS_READ, TICKETS_WRITE
 
 UNKNOWN_SENDER_REPLY_INTERVAL = timedelta(hours=24)
@@ -204,11 +205,18 @@ class InboundMailService:
 
     # ---- the operator's side ----------------------------------------------------------------
 
+    async def get(self, mail_id: str, *, for_update: bool = False) -> InboundMail:
+        """One stored mail, raw bytes included."""
+        return found(await repo.get_inbound(self.session, mail_id, for_update=for_update),
+                     InboundMailNotFound(f"inbound mail {mail_id!r} does not exist"))
+
+    async def listing(self, *, status: str | None, after: str | None, limit: int) -> KeysetPage[InboundMail]:
+        """Newest first, without the raw bytes."""
+        return await repo.inbound(self.session, status=status, after=after, limit=limit)
+
     async def dismiss(self, mail_id: str, principal: Principal) -> InboundMail:
         """An operator has dealt with an unprocessed mail (it stays stored)."""
-        row = await repo.get_inbound(self.session, mail_id, for_update=True)
-        if row is None:
-            raise InboundMailNotFound(f"inbound mail {mail_id!r} does not exist")
+        row = await self.get(mail_id, for_update=True)
         if row.status != "unprocessed":
             raise InboundMailNotPending(f"inbound mail {mail_id} is {row.status}")
         row.status, row.dismissed_at, row.dismissed_by = "dismissed", self.uow.clock.now(), principal.sub

@@ -32,6 +32,7 @@ from services.tickets.service.sla import hours_calendar
 from services.tickets.service.tickets import TicketService
 from services.tickets.service.windows import session_complaint_deadline
 from shared.auth import Principal
+from shared.queries import found
 from shared.uow import UnitOfWork
 
 BENEFIT = "remote_help"
@@ -51,10 +52,9 @@ class RemoteSessionService:
         self.session = tickets.session
 
     async def get(self, remote_session_id: str, principal: Principal) -> RemoteSession:
-        found = await repo.get_remote_session(self.session, remote_session_id)
-        if found is None or not principal.may_see(found.customer_id):
-            raise RemoteSessionNotFound(f"remote-help session {remote_session_id!r} does not exist")
-        return found
+        return found(await repo.get_remote_session(self.session, remote_session_id),
+                     RemoteSessionNotFound(f"remote-help session {remote_session_id!r} does not exist"),
+                     seen_by=principal)
 
     async def of_ticket(self, ticket_id: str, principal: Principal) -> list[RemoteSession]:
         await self.tickets.visible(ticket_id, principal)

@@ -7,6 +7,8 @@ meets the reaction target (R-T4). Every change is in the ticket's history and em
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,13 +20,21 @@ from services.tickets.schemas.tickets import AttachmentIn, TicketIn
 from services.tickets.service.filing import (
     actor_kind, check_attachments, event_data, new_message, prepare_filing,
 )
-from services.tickets.service.queue import queue_key
-from services.tickets.service.sla import due_times
+from services.tickets.service.queue import QueuePage, queue_key, sla_state as sla_state_of
+from services.tickets.service.sla import due_times, explain
 from services.tickets.settings import TicketsSettings
 from services.tickets.statuses import TicketStatus
 from shared.auth import Principal
 from shared.atomic_create import core_statement
+from shared.queries import found
 from shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Thread:
+    messages: list[TicketMessage]
+    attachments: list[Attachment]
+    explanation: str | None  # how the reaction deadline was computed
 
 
 class TicketService:
@@ -37,21 +47,61 @@ class TicketService:
 
     # ---- reading -----------------------------------------------------------------------------
 
-    async def get(self, ticket_id: str, *, for_update: bool = False) -> Ticket:
-        ticket = await repo.get_ticket(self.session, ticket_id, for_update=for_update)
-        if ticket is None:
-            raise TicketNotFound(f"ticket {ticket_id!r} does not exist")
-        return ticket
+    async def get(self, ticket_id: str, *, for_update: bool = False, seen_by: Principal | None = None) -> Ticket:
+        return found(await repo.get_ticket(self.session, ticket_id, for_update=for_update),
+                     TicketNotFound(f"ticket {ticket_id!r} does not exist"), seen_by=seen_by)
 
     async def visible(self, ticket_id: str, principal: Principal, *, for_update: bool = False) -> Ticket:
-        ticket = await self.get(ticket_id, for_update=for_update)
-        if not principal.may_see(ticket.customer_id):
-            raise TicketNotFound(f"ticket {ticket_id!r} does not exist")
-        return ticket
+        """The ticket, or 404 when it is another customer's (no existence leak)."""
+        return await self.get(ticket_id, for_update=for_update, seen_by=principal)
 
     async def pause_intervals(self, ticket: Ticket) -> list[tuple[datetime, datetime]]:
         now = self.now()
         return [(p.started_at, p.ended_at or now) for p in await repo.pauses(self.session, ticket.id)]
+
+    async def queue(self, principal: Principal, *, statuses: Sequence[str], assignee: str | None,
+                    product_id: str | None, customer_id: str | None, sla_state: str | None, after: str | None,
+                    limit: int) -> QueuePage:
+        """The agent queue (R-S3): priority first, then time to breach (`queue_key` order); a
+        customer sees only its own. The SLA state depends on now, so it filters the rows read,
+        page after page, until `limit` match. A full page always has a next key."""
+        customer_id = principal.customer_filter(customer_id)
+        now = self.now()
+        matched: list[Ticket] = []
+        while len(matched) < limit:
+            page = await repo.queue(self.session, customer_id=customer_id, statuses=statuses, assignee=assignee,
+                                    product_id=product_id, after=after, limit=limit)
+            for ticket in page.rows:
+                after = ticket.queue_key
+                if sla_state is None or sla_state_of(ticket, now) == sla_state:
+                    matched.append(ticket)
+                    if len(matched) == limit:
+                        break
+            if page.next_after is None:
+                break
+        return QueuePage(matched, after if len(matched) == limit else None, now)
+
+    async def thread(self, ticket: Ticket, principal: Principal) -> Thread:
+        """The messages the principal may see (customers: public ones only), their attachments,
+        and how the ticket's reaction deadline was computed."""
+        messages = list(await self._messages(ticket.id, principal))
+        attachments = list(await repo.attachments_of(self.session, [m.id for m in messages]))
+        explanation = explain(ticket.policy, ticket.accepted_at, await self.pause_intervals(ticket)).text
+        return Thread(messages, attachments, explanation)
+
+    async def history(self, ticket_id: str, principal: Principal) -> Sequence[TicketEvent]:
+        await self.visible(ticket_id, principal)
+        return await repo.history(self.session, ticket_id)
+
+    async def attachment(self, ticket_id: str, attachment_id: str, principal: Principal) -> Attachment:
+        """An attachment of a message of this ticket the principal may see (else 404)."""
+        await self.visible(ticket_id, principal)
+        visible = {m.id for m in await self._messages(ticket_id, principal)}
+        return found(await self.session.get(Attachment, attachment_id),
+                     TicketNotFound("no such attachment on this ticket"), visible=lambda a: a.message_id in visible)
+
+    async def _messages(self, ticket_id: str, principal: Principal) -> Sequence[TicketMessage]:
+        return await repo.messages(self.session, ticket_id, public_only=principal.customer_id is not None)
 
     # ---- filing ------------------------------------------------------------------------------
 
