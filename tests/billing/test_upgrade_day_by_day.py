@@ -31,6 +31,9 @@ from tests.entitlements.helpers import purchase_body
 from tests.tickets.conftest import at
 
 
+EVENT_WRITERS = 6  # concurrent event posts: more only queue on the database's write lock
+
+
 @pytest.fixture
 def billing_overrides() -> dict[str, Any]:
     # nothing here is charged or relayed: the matrix is about what is invoiced
@@ -52,7 +55,9 @@ class Producer:
         data = contract_event_data(self.contract, **extra)  # type: ignore[arg-type]
         envelope = {"id": new_id("evt"), "type": event_type, "source": "entitlements",
                     "occurred_at": self.bw.clock.now().isoformat(), "subject": self.contract.id, "data": data}
-        answer = await self.bw.billing("service").post("/v1/events", json=envelope)
+        # each event is one write; SQLite takes one writer at a time, so a long queue of them is
+        # waited for rather than timed out on a loaded machine
+        answer = await self.bw.billing("service").post("/v1/events", json=envelope, timeout=120)
         assert (answer.status_code, answer.json()["outcome"]) == (200, "applied"), answer.text
 
     async def buy_and_activate(self) -> None:
@@ -91,12 +96,12 @@ async def test_every_day_of_an_upgrade_month_is_paid_once_at_the_plan_of_that_da
     bw.clock.set(at(f"{start.isoformat()} 10:00"))
     cases = [(day, product, low, high) for day, (product, low, high) in itertools.product(range(1, n + 1), pairs)]
     producers = [Producer(bw, product, low, start) for _, product, low, _ in cases]
-    await gather([p.buy_and_activate() for p in producers])
+    await gather([p.buy_and_activate() for p in producers], limit=EVENT_WRITERS)
 
     for day in range(1, n + 1):  # each upgrade on its own day
         bw.clock.set(at(f"{date(year, month, day).isoformat()} 10:00"))
         await gather([p.upgrade(high, date(year, month, day))
-                      for p, (d, _, _, high) in zip(producers, cases) if d == day])
+                      for p, (d, _, _, high) in zip(producers, cases) if d == day], limit=EVENT_WRITERS)
     ids = {p.contract.id for p in producers}
     await wait_for_billing(bw, ids, _all_applied, "to price the upgrades")  # the inbox applied them already
 

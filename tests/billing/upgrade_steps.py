@@ -15,8 +15,8 @@ from tests.billing.upgrade_oracle import Billed
 CONCURRENCY = 24
 
 
-async def gather(coros: list[Any]) -> list[Any]:
-    gate = asyncio.Semaphore(CONCURRENCY)
+async def gather(coros: list[Any], limit: int = CONCURRENCY) -> list[Any]:
+    gate = asyncio.Semaphore(limit)
 
     async def one(coro: Any) -> Any:
         async with gate:
