@@ -1,1 +1,1 @@
-"""Billing service: invoices, KSeF, payments, charge schedule, dunning, usage (issue 4)."""
+"""Billing service: invoices, KSeF, payments, charge schedule, dunning, usage."""

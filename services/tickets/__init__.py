@@ -1,1 +1,1 @@
-"""Tickets service: tickets, SLA clocks, callbacks, remote help, complaints, e-mail (issue 3)."""
+"""Tickets service: tickets, SLA clocks, callbacks, remote help, complaints, e-mail."""
