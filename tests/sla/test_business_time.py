@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import shared.business_time as bt
+import shared.public_holidays as ph
 from shared.business_time import Calendar, Explanation, Interval
 from tests.sla.reference import CALENDARS, EVERY_DAY, catalogue_plans, plan_calendar_spec
 
@@ -112,16 +113,27 @@ def test_R_T5_christmas_eve_2024_was_a_working_day():
     assert STANDARD.is_open(L(2024, 12, 24, 10))
 
 
-def test_R_T5_christmas_eve_is_added_when_the_holidays_package_lacks_it(monkeypatch):
-    real = bt.holidays_lib.country_holidays
+@pytest.fixture
+def holidays_package_without_christmas_eve(monkeypatch):
+    """An older `holidays` release: Poland's 24 December is missing. The calendar's cache is cleared on
+    both sides so neither the real nor the patched package leaks into other tests."""
+    real = ph.holidays_lib.country_holidays
 
     def without_christmas_eve(country, years):
         return {d: n for d, n in real(country, years=years).items() if (d.month, d.day) != (12, 24)}
 
-    monkeypatch.setattr(bt.holidays_lib, "country_holidays", without_christmas_eve)
+    ph._holidays.cache_clear()
+    monkeypatch.setattr(ph.holidays_lib, "country_holidays", without_christmas_eve)
+    yield
+    ph._holidays.cache_clear()
+
+
+def test_R_T5_christmas_eve_is_added_when_the_holidays_package_lacks_it(holidays_package_without_christmas_eve):
+    assert (12, 24) not in {(d.month, d.day) for d in ph.holidays_lib.country_holidays("PL", years=2026)}
     old_package = cal("o365-standard")
     assert not old_package.is_open(L(2026, 12, 24, 10))
     assert old_package.is_open(L(2024, 12, 24, 10))
+    assert not ph.is_business_day(date(2026, 12, 24))
 
 
 def test_R_T5_polish_holidays_2026():
