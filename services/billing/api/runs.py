@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 
 from services.billing.errors import InvalidPeriod
 from services.billing.schemas import BillingRunIn, BillingRunOut, ChargeRunOut, DunningRunIn, DunningRunOut
-from services.billing.service.runs import BillingRun, DunningRun
+from services.billing.service.dunning import DunningRun
+from services.billing.service.runs import BillingRun
 from shared.web.auth import scoped
 from shared.errors import Forbidden, error_responses
 from shared.roles import BILLING_ADMIN
