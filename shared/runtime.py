@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from datetime import datetime
 
@@ -94,7 +95,19 @@ class Runtime:
     def unit_of_work(self, session: AsyncSession) -> UnitOfWork:
         return UnitOfWork(session=session, clock=self.clock,
                           events=OutboxWriter(session, self.clock, self.settings.service_name, self.resolve_sinks,
-                                              on_commit=self.metrics.committed if self.metrics.counts_events else None))
+                                              on_commit=self.metrics.committed if self.metrics.counts_events else None),
+                          on_commit=self.after_commit)
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work for a job: rolled back on leaving unless `await uow.commit()` was called."""
+        async with self.db.sessionmaker() as session:
+            uow = self.unit_of_work(session)
+            try:
+                yield uow
+            finally:
+                if not uow.committed:
+                    await session.rollback()
 
     def background_loop(self, name: str, round_: Callable[[], Awaitable[int]], poll_interval: float) -> WakeableLoop:
         """A loop of rounds that lives as long as the runtime: woken by the commits that give it
@@ -104,7 +117,10 @@ class Runtime:
         return loop
 
     def after_commit(self, uow: UnitOfWork | None = None) -> None:
-        """After a commit: the relay delivers its events, the loops it gave work run a round."""
+        """After a commit: the relay delivers its events, the loops it gave work run a round.
+        `UnitOfWork.commit()` calls it; the atomic create, which commits without one, calls it itself."""
+        if uow is not None and not (uow.events.to_deliver or uow.wakes):
+            return
         self.relay.wake()
         for name in uow.wakes if uow is not None else ():
             if name in self.loops:

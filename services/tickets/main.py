@@ -42,11 +42,10 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
         """One SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED). Its work
         comes with time (deadlines passing), so the loop waits for its interval after every scan
         (0: idle) unless a commit wakes it (`uow.wake(SLA_LOOP)`)."""
-        async with runtime.db.transaction() as session:
-            uow = runtime.unit_of_work(session)
+        async with runtime.work() as uow:
             await SlaMonitor(TicketService(uow, settings, entitlements), settings.sla_warning_ratio).scan(
                 runtime.clock.now())
-        runtime.after_commit(uow)
+            await uow.commit()
         return 0
 
     runtime.background_loop(SLA_LOOP, sla_scan, settings.sla_scan_interval)

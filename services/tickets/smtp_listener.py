@@ -12,7 +12,7 @@ inside the running lifespan. So the listener does what `UnthreadedController` do
 lifespan, and it owns an orderly shutdown (below).
 
 **Acknowledged only after commit.** `handle_DATA` processes the message in its own unit of work
-(`runtime.db.transaction()` + `runtime.unit_of_work(session)`, service/mail_in.py), and answers
+(`runtime.work()` + `uow.commit()`, service/mail_in.py), and answers
 `250` only once that transaction has committed — then wakes the relay (`runtime.after_commit()`),
 so auto-replies and acknowledgements leave through the outbox. A transient failure (database or
 entitlements unreachable, a lock or serialization conflict) rolls back and answers `451`: the
@@ -114,11 +114,9 @@ class InboundMailHandler:
         return f"250 2.0.0 OK {received.mail_id}"
 
     async def _in_unit_of_work(self, work: Any) -> Received:
-        async with self.runtime.db.transaction() as session:
-            uow = self.runtime.unit_of_work(session)
+        async with self.runtime.work() as uow:
             received: Received = await work(InboundMailService(TicketService(uow, self.settings, self.entitlements)))
-        if uow.events.to_deliver:
-            self.runtime.after_commit()
+            await uow.commit()
         return received
 
     async def drain(self, timeout: float) -> None:

@@ -1,7 +1,7 @@
 """One unit of work per request, owned by the HTTP edge (DESIGN.md, Inside one service).
 
-Services `flush()`; this dependency commits **before** the response is sent
-(`Depends(scope="function")`) and rolls back on any error. Events emitted during the request
+Services `flush()`; this dependency commits (`UnitOfWork.commit()`) **before** the response is
+sent (`Depends(scope="function")`) and rolls back on any error. Events emitted during the request
 are in the same transaction; the outbox relay is woken only after the commit.
 """
 
@@ -23,17 +23,9 @@ def runtime_of(request: Request) -> "Runtime":
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
-    runtime = runtime_of(request)
-    async with runtime.db.sessionmaker() as session:
-        uow = runtime.unit_of_work(session)
-        try:
-            yield uow
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-    if uow.events.to_deliver or uow.wakes:
-        runtime.after_commit(uow)
+    async with runtime_of(request).work() as uow:
+        yield uow
+        await uow.commit()
 
 
 UoW = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]

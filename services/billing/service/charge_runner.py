@@ -59,49 +59,57 @@ class ChargeRunner:
         return result
 
     async def _one(self, charge_id: str, now: datetime, result: ChargeRunResult) -> None:
-        async with self.runtime.db.transaction() as session:
-            uow = self.runtime.unit_of_work(session)
-            charge = await repo.charge(session, charge_id=charge_id, for_update=True)
-            assert charge is not None
-            if charge.status == "unknown":  # asked before, answer unknown: look it up first
-                try:
-                    known = await self.provider.find_charge(charge.idempotency_key)
-                except ProviderUnavailable:
-                    return  # the provider cannot tell now: looked up again when the lease runs out
-                if known is not None:
-                    await self._apply(uow, charge, known)
-                    result.reconciled += 1
-                    return
-                # the provider never got it: submit again, under the same key
-            invoice = await repo.invoice(session, charge.invoice_id)
-            account = await repo.account(session, charge.contract_id)
-            assert invoice is not None and account is not None
-            left = invoice.gross_total - invoice.amount_paid
-            if invoice.status not in UNPAID or left <= 0:
-                charge.status = ChargeStatus.CANCELLED  # nothing left to collect
-                return
-            if not account.payment_instrument:
-                await CollectionService(uow, self.settings).outcome(charge, "failed",
-                                                                    failure_code="no_payment_instrument")
-                result.failed += 1
-                return
-            charge.amount, charge.status = left, "unknown"  # from here on, ask the provider before retrying
-            charge.scheduled_for, charge.locked_until = now + RECONCILE_AFTER, None
-            request = ChargeRequest(idempotency_key=charge.idempotency_key, amount=left, currency="PLN",
-                                    method=charge.method, instrument=account.payment_instrument,  # type: ignore[arg-type]
-                                    description=f"Faktura {invoice.number}", reference=invoice.id)
+        async with self.runtime.work() as uow:
+            request = await self._attempt(uow, charge_id, now, result)
+            await uow.commit()
+        if request is None:
+            return
         try:  # after commit: the attempt is on record before any money moves
             answer = await self.provider.create_charge(request)
         except ProviderRejected as exc:
             answer = ProviderCharge(id=None, idempotency_key=request.idempotency_key, status="failed",
                                     amount=request.amount, amount_paid=Decimal("0.00"), failure_code=exc.code)
         result.submitted += 1
-        async with self.runtime.db.transaction() as session:
-            uow = self.runtime.unit_of_work(session)
-            charge = await repo.charge(session, charge_id=charge_id, for_update=True)
+        async with self.runtime.work() as uow:
+            charge = await repo.charge(uow.session, charge_id=charge_id, for_update=True)
             assert charge is not None
             await self._apply(uow, charge, answer)
-        self.runtime.after_commit(uow)
+            await uow.commit()
+
+    async def _attempt(self, uow, charge_id: str, now: datetime,  # type: ignore[no-untyped-def]
+                       result: ChargeRunResult) -> ChargeRequest | None:
+        """The charge's next step, decided under its row lock: a request to send the provider once
+        this is committed, or None (reconciled, cancelled, failed, or the provider cannot tell)."""
+        session = uow.session
+        charge = await repo.charge(session, charge_id=charge_id, for_update=True)
+        assert charge is not None
+        if charge.status == "unknown":  # asked before, answer unknown: look it up first
+            try:
+                known = await self.provider.find_charge(charge.idempotency_key)
+            except ProviderUnavailable:
+                return None  # the provider cannot tell now: looked up again when the lease runs out
+            if known is not None:
+                await self._apply(uow, charge, known)
+                result.reconciled += 1
+                return None
+            # the provider never got it: submit again, under the same key
+        invoice = await repo.invoice(session, charge.invoice_id)
+        account = await repo.account(session, charge.contract_id)
+        assert invoice is not None and account is not None
+        left = invoice.gross_total - invoice.amount_paid
+        if invoice.status not in UNPAID or left <= 0:
+            charge.status = ChargeStatus.CANCELLED  # nothing left to collect
+            return None
+        if not account.payment_instrument:
+            await CollectionService(uow, self.settings).outcome(charge, "failed",
+                                                                failure_code="no_payment_instrument")
+            result.failed += 1
+            return None
+        charge.amount, charge.status = left, "unknown"  # from here on, ask the provider before retrying
+        charge.scheduled_for, charge.locked_until = now + RECONCILE_AFTER, None
+        return ChargeRequest(idempotency_key=charge.idempotency_key, amount=left, currency="PLN",
+                             method=charge.method, instrument=account.payment_instrument,  # type: ignore[arg-type]
+                             description=f"Faktura {invoice.number}", reference=invoice.id)
 
     async def _apply(self, uow, charge: Charge, answer: ProviderCharge) -> None:  # type: ignore[no-untyped-def]
         if answer.status == "unknown":

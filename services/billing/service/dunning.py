@@ -34,10 +34,9 @@ class DunningRun:
         async with self.runtime.db.session() as session:
             contracts = list(await repo.accounts_with_open_invoices(session))
         for contract_id in contracts:
-            async with self.runtime.db.transaction() as session:
-                uow = self.runtime.unit_of_work(session)
+            async with self.runtime.work() as uow:
                 await self._one(uow, contract_id, as_of, result)
-            self.runtime.after_commit(uow)
+                await uow.commit()
         return result
 
     async def _one(self, uow, contract_id: str, as_of: datetime,  # type: ignore[no-untyped-def]

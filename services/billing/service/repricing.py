@@ -20,15 +20,12 @@ async def reprice_legacy_accounts(runtime: Runtime, settings: BillingSettings, *
         async with runtime.db.session() as session:
             contracts = [a.contract_id for a in await repo.legacy_price_accounts(session)]
         for contract_id in contracts:
-            async with runtime.db.sessionmaker() as session:
-                accounts = AccountService(runtime.unit_of_work(session), settings)
+            async with runtime.work() as uow:  # rolled back (the dry run) unless committed
+                accounts = AccountService(uow, settings)
                 account = await accounts.get(contract_id, for_update=True)
                 repairs.append(await LegacyPriceService(accounts.prices, client).repair(account))
                 if apply:
-                    await session.commit()
-                    runtime.after_commit(accounts.uow)
-                else:
-                    await session.rollback()
+                    await uow.commit()
     finally:
         if entitlements is None:
             await client.aclose()

@@ -61,15 +61,12 @@ class BillingRun:
             contracts = [a.contract_id for a in await repo.billable_accounts(session)]
         result.contracts = len(contracts)
         for done, contract_id in enumerate(contracts, start=1):
-            uow = None
             try:
-                async with self.runtime.db.transaction() as session:
-                    uow = self.runtime.unit_of_work(session)
+                async with self.runtime.work() as uow:
                     await self._one(uow, contract_id, period, as_of, result)
+                    await uow.commit()
             except IntegrityError:  # a concurrent run invoiced it first (unique per contract and period)
                 result.already_invoiced += 1
-                uow = None
-            self.runtime.after_commit(uow)
             if progress:
                 progress(done, len(contracts))
         return result
