@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Protocol
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bulk import insert_many
 from shared.clock import Clock
 from shared.context import current_request_id
 from shared.db import Database
@@ -88,6 +89,25 @@ class OutboxWriter:
         if self.on_commit is not None and not self._hooked:
             self._hook()
         return body["id"]
+
+    async def emit_many(self, event_type: str, events: Iterable[tuple[dict[str, Any], str | None]]) -> int:
+        """Many events of one type (data, subject) in one multi-row INSERT: batch work (the billing
+        run) writes thousands per transaction, where an ORM object per row would cost more than
+        the work itself. Same rows and the same commit accounting as `emit`."""
+        sinks, now = list(self.resolve_sinks(event_type)), self.clock.now()
+        rows: list[dict[str, Any]] = []
+        for data, subject in events:
+            body, event_rows = outbox_rows(event_type=event_type, data=data, subject=subject, source=self.source,
+                                           now=now, sinks=sinks)
+            rows += event_rows
+            self.emitted.append(body)
+        if not rows:
+            return 0
+        await insert_many(self.session, OutboxMessage.__table__, rows)  # type: ignore[attr-defined]
+        self.to_deliver = self.to_deliver or bool(sinks)
+        if self.on_commit is not None and not self._hooked:
+            self._hook()
+        return len(rows)
 
     def _hook(self) -> None:
         sync = self.session.sync_session

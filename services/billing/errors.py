@@ -43,3 +43,9 @@ class InvalidWebhook(Unauthorized, code="invalid_webhook_signature",
 class InvalidAmount(Unprocessable, code="invalid_amount",
                     message="An amount is a positive decimal with at most two places."):
     pass
+
+
+class BillingRunNotFound(NotFound, code="billing_run_not_found",
+                         message="No such billing run."):
+    pass
+

@@ -13,6 +13,7 @@ from services.billing.payments.http_provider import HttpPaymentProvider
 from services.billing.payments.provider import PaymentProvider
 from services.billing.service.charge_runner import ChargeRunner
 from services.billing.service.collection import CHARGE_LOOP
+from services.billing.service.run_worker import RUN_LOOP, RunWorker
 from services.billing.settings import BillingSettings
 from shared.app import create_service_app
 from shared.clock import Clock
@@ -38,6 +39,9 @@ def create_app(settings: BillingSettings | None = None, *, clock: Clock | None =
     charges = ChargeRunner(runtime, settings, provider)
     # due charges submitted, unknown ones reconciled; several replicas are safe (SKIP LOCKED)
     runtime.background_loop(CHARGE_LOOP, charges.run_round, settings.charge_interval)
+    # the billing runs' chunks, shared with every other replica (SKIP LOCKED, leases)
+    run_worker = RunWorker(runtime, settings)
+    runtime.background_loop(RUN_LOOP, run_worker.run_round, settings.billing_run_interval)
 
     app = create_service_app(
         runtime, title="Billing", version="1.0.0", description=DESCRIPTION,
@@ -46,4 +50,5 @@ def create_app(settings: BillingSettings | None = None, *, clock: Clock | None =
     )
     app.state.provider = provider
     app.state.charges = charges
+    app.state.run_worker = run_worker
     return app

@@ -10,8 +10,8 @@ from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from services.billing.statuses import (
-    ChargeStatus, ContractStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, LineKind, PaymentMethod, PaymentSource,
-    PriceState, Standing,
+    ChargeStatus, ChunkState, ContractStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, LineKind, PaymentMethod,
+    PaymentSource, PriceState, RunStatus, Standing,
 )
 from shared.columns import EnumText, JSONType, Money, UTCDateTime
 from shared.metadata import service_metadata
@@ -212,7 +212,85 @@ class PendingUsage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class BillingRun(SQLModel, table=True):
+    """A monthly billing run (R-B1, R-B11) as durable work: its contracts cut into chunks that any
+    billing replica's worker takes (service/run_worker.py). One run of a period runs at a time;
+    starting the period again while it runs joins it, after it has finished replays it (nothing is
+    issued twice: one invoice per contract and period)."""
+
+    __tablename__ = "billing_run"
+    __table_args__ = (
+        Index("uq_billing_run_running_period", "period", unique=True,
+              postgresql_where=text("status = 'running'"), sqlite_where=text("status = 'running'")),
+        Index("ix_billing_run_period", "period", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    period: str = Field(max_length=7)
+    as_of: datetime = Field(sa_type=UTCDateTime)
+    status: RunStatus = Field(sa_type=EnumText(RunStatus, 20))
+    total: int  # contracts in the chunks' ranges when the run started
+    chunks: int
+    requested_by: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BillingRunChunk(SQLModel, table=True):
+    """The contracts of a run whose id is in [`from_contract`, `to_contract`) (`to_contract` None: no
+    upper bound), invoiced in one transaction. The ranges tile every id, so a contract activated
+    after the run started is still in one of them.
+    A worker leases it (`lease_until`, `lease_token`); a worker that dies leaves the lease to run
+    out and the chunk is taken again (`attempts` counts the takes). Its figures are written with
+    its invoices, so the run's figures are the sum over its done chunks."""
+
+    __tablename__ = "billing_run_chunk"
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq"),
+        # the workers' claim: an index range over pending chunks only
+        Index("ix_billing_run_chunk_pending", "lease_until",
+              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="billing_run.id", max_length=40)
+    seq: int
+    from_contract: str = Field(max_length=40)
+    to_contract: str | None = Field(default=None, max_length=40)
+    size: int  # contracts in the range when the run started
+    state: ChunkState = Field(sa_type=EnumText(ChunkState, 20))
+    attempts: int = 0
+    lease_until: datetime = Field(sa_type=UTCDateTime)  # free to take from then on
+    lease_token: str | None = Field(default=None, max_length=40)
+    worker: str | None = Field(default=None, max_length=120)
+    # the figures (BillingRunFigures), written with the chunk's invoices
+    contracts: int = 0
+    invoiced: int = 0
+    already_invoiced: int = 0
+    not_in_term: int = 0
+    failed: int = 0
+    charges_now: int = 0
+    charges_scheduled: int = 0
+    charges_manual: int = 0
+    one_by_one: bool = False  # the set-based transaction failed; its contracts were invoiced one by one
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BillingRunFailure(SQLModel, table=True):
+    """A contract a run could not invoice, and why: recorded, and the run goes on."""
+
+    __tablename__ = "billing_run_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="billing_run.id", max_length=40, index=True)
+    contract_id: str = Field(max_length=40)
+    reason: str = Field(max_length=500)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+
+
 metadata = service_metadata(
     BillingAccount.__table__, PlanPrice.__table__, Invoice.__table__, InvoiceLine.__table__, InvoiceCounter.__table__,  # type: ignore[attr-defined]
     Charge.__table__, Payment.__table__, ReceivedProviderEvent.__table__, PendingUsage.__table__,  # type: ignore[attr-defined]
+    BillingRun.__table__, BillingRunChunk.__table__, BillingRunFailure.__table__,  # type: ignore[attr-defined]
 )

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing.models import (
-    BillingAccount, Charge, Invoice, InvoiceCounter, InvoiceLine, Payment, PendingUsage, PlanPrice,
-    ReceivedProviderEvent,
+    BillingAccount, BillingRun, BillingRunChunk, BillingRunFailure, Charge, Invoice, InvoiceCounter, InvoiceLine,
+    Payment, PendingUsage, PlanPrice, ReceivedProviderEvent,
 )
 from services.billing.statuses import (
-    MONTHLY_FEE, UNPAID, ChargeStatus, InvoiceKind, InvoicePurpose, PriceState, Standing,
+    MONTHLY_FEE, UNPAID, ChargeStatus, ChunkState, InvoiceKind, InvoicePurpose, PriceState, RunStatus, Standing,
 )
+from shared.bulk import insert_many
 from shared.queries import KeysetPage, keyset_page, one_row
 
 
@@ -190,3 +192,136 @@ async def supplements(session: AsyncSession, contract_id: str) -> Sequence[Invoi
 async def drop_applied_prices(session: AsyncSession, contract_id: str) -> None:
     await session.execute(delete(PlanPrice).where(PlanPrice.contract_id == contract_id,
                                                     PlanPrice.state == PriceState.APPLIED))
+
+
+# ---- the billing run's chunks (service/run_worker.py): every query an index range -----------------
+
+def _in_range(column, low: str, high: str | None):  # type: ignore[no-untyped-def]
+    return column >= low if high is None else and_(column >= low, column < high)
+
+
+async def take_numbers(session: AsyncSession, series: str, month: str, count: int) -> int:
+    """A block of `count` consecutive numbers of a series in a month, under the counter row's
+    lock; returns the first. Given back by a rollback, like `take_number`."""
+    await session.execute(_insert(session)(InvoiceCounter).values(series=series, month=month, last=0)
+                          .on_conflict_do_nothing(index_elements=["series", "month"]))
+    taken = await session.execute(update(InvoiceCounter)
+                                  .where(InvoiceCounter.series == series, InvoiceCounter.month == month)
+                                  .values(last=InvoiceCounter.last + count).returning(InvoiceCounter.last))
+    return int(taken.scalar_one()) - count + 1
+
+
+async def active_contract_ids(session: AsyncSession) -> Sequence[str]:
+    stmt = (select(BillingAccount.contract_id).where(BillingAccount.contract_status == "active")
+            .order_by(BillingAccount.contract_id))
+    return (await session.execute(stmt)).scalars().all()
+
+
+# The chunk's reads are Core selects: rows with attribute access, no ORM instance per row.
+
+async def active_accounts_in(session: AsyncSession, low: str, high: str | None) -> Sequence[Any]:
+    """The chunk's active accounts, locked (an upgrade or a contract event waits for the chunk)."""
+    t = BillingAccount.__table__  # type: ignore[attr-defined]
+    stmt = (select(t).where(_in_range(t.c.contract_id, low, high), t.c.contract_status == "active")
+            .order_by(t.c.contract_id).with_for_update())
+    return (await session.execute(stmt)).all()
+
+
+async def period_invoiced_in(session: AsyncSession, period: str, low: str, high: str | None) -> set[str]:
+    stmt = select(Invoice.contract_id).where(_in_range(Invoice.contract_id, low, high), Invoice.period == period,
+                                             Invoice.purpose == InvoicePurpose.PERIOD)
+    return set((await session.execute(stmt)).scalars().all())
+
+
+async def price_schedules_in(session: AsyncSession, low: str, high: str | None) -> dict[str, list[Any]]:
+    t = PlanPrice.__table__  # type: ignore[attr-defined]
+    stmt = (select(t).where(_in_range(t.c.contract_id, low, high))
+            .order_by(t.c.contract_id, t.c.effective_from, t.c.seq))
+    schedules: dict[str, list[Any]] = {}
+    for row in (await session.execute(stmt)).all():
+        schedules.setdefault(row.contract_id, []).append(row)
+    return schedules
+
+
+async def unbilled_usage_in(session: AsyncSession, low: str, high: str | None) -> dict[str, list[Any]]:
+    t = PendingUsage.__table__  # type: ignore[attr-defined]
+    stmt = (select(t).where(_in_range(t.c.contract_id, low, high), t.c.invoice_id.is_(None))
+            .order_by(t.c.contract_id, t.c.occurred_at, t.c.id))
+    usage: dict[str, list[Any]] = {}
+    for row in (await session.execute(stmt)).all():
+        usage.setdefault(row.contract_id, []).append(row)
+    return usage
+
+
+async def insert_rows(session: AsyncSession, model: type, rows: list[dict]) -> None:  # type: ignore[type-arg]
+    """Plain rows in one go (COPY on PostgreSQL): no ORM object per row."""
+    await insert_many(session, model.__table__, rows)  # type: ignore[attr-defined]
+
+
+async def mark_usage_billed(session: AsyncSession, billed: list[dict]) -> None:  # type: ignore[type-arg]
+    """`[{"usage_id": …, "invoice_id": …}]` in one executemany UPDATE by primary key."""
+    if billed:
+        t = PendingUsage.__table__  # type: ignore[attr-defined]
+        await session.execute(update(t).where(t.c.id == bindparam("usage_id"))
+                              .values(invoice_id=bindparam("billed_by")), billed)
+
+
+async def running_run(session: AsyncSession, period: str) -> BillingRun | None:
+    stmt = select(BillingRun).where(BillingRun.period == period, BillingRun.status == RunStatus.RUNNING)
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def run_by_key(session: AsyncSession, key: str) -> BillingRun | None:
+    return (await session.execute(select(BillingRun).where(BillingRun.idempotency_key == key))).scalar_one_or_none()
+
+
+async def billing_run(session: AsyncSession, run_id: str) -> BillingRun | None:
+    stmt = select(BillingRun).where(BillingRun.id == run_id).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def run_chunks(session: AsyncSession, run_id: str) -> Sequence[BillingRunChunk]:
+    stmt = (select(BillingRunChunk).where(BillingRunChunk.run_id == run_id).order_by(BillingRunChunk.seq)
+            .execution_options(populate_existing=True))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def run_failures(session: AsyncSession, run_id: str) -> Sequence[BillingRunFailure]:
+    stmt = (select(BillingRunFailure).where(BillingRunFailure.run_id == run_id)
+            .order_by(BillingRunFailure.contract_id, BillingRunFailure.id))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def claim_chunk(session: AsyncSession, now: datetime, lease_until: datetime, token: str,
+                      worker: str) -> BillingRunChunk | None:
+    """The pending chunk free longest (never leased, or its lease ran out), leased to `worker`:
+    an index range over pending chunks, `SKIP LOCKED` so replicas take different ones."""
+    stmt = (select(BillingRunChunk.id)
+            .where(BillingRunChunk.state == ChunkState.PENDING, BillingRunChunk.lease_until <= now)
+            .order_by(BillingRunChunk.lease_until).limit(1).with_for_update(skip_locked=True))
+    chunk_id = (await session.execute(stmt)).scalar_one_or_none()
+    if chunk_id is None:
+        return None
+    await session.execute(update(BillingRunChunk).where(BillingRunChunk.id == chunk_id).values(
+        lease_until=lease_until, lease_token=token, worker=worker, attempts=BillingRunChunk.attempts + 1))
+    stmt2 = select(BillingRunChunk).where(BillingRunChunk.id == chunk_id).execution_options(populate_existing=True)
+    return (await session.execute(stmt2)).scalar_one()
+
+
+async def finish_chunk(session: AsyncSession, chunk_id: int, token: str, figures: dict[str, int | bool],
+                       now: datetime) -> bool:
+    """Marks the chunk done with its figures, only while the lease is still ours (a worker whose
+    lease ran out and was taken again commits nothing)."""
+    done = await session.execute(update(BillingRunChunk).where(
+        BillingRunChunk.id == chunk_id, BillingRunChunk.lease_token == token,
+        BillingRunChunk.state == ChunkState.PENDING).values(state=ChunkState.DONE, done_at=now, **figures))
+    return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def finish_run_if_done(session: AsyncSession, run_id: str, now: datetime) -> bool:
+    pending = select(BillingRunChunk.id).where(BillingRunChunk.run_id == run_id,
+                                               BillingRunChunk.state == ChunkState.PENDING)
+    done = await session.execute(update(BillingRun).where(
+        BillingRun.id == run_id, BillingRun.status == RunStatus.RUNNING, ~pending.exists())
+        .values(status=RunStatus.FINISHED, finished_at=now))
+    return done.rowcount == 1  # type: ignore[attr-defined]

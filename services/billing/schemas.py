@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.billing.statuses import (
-    ContractStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, LineKind, PaymentMethod, PriceState, Standing,
+    ContractStatus, InvoiceKind, InvoicePurpose, InvoiceStatus, LineKind, PaymentMethod, PriceState, RunStatus,
+    Standing,
 )
 from shared.schemas import MoneyStr, StrictModel
 
@@ -67,16 +68,39 @@ class BillingRunIn(StrictModel):
     as_of: AwareDatetime = Field(description="The instant the run is for (charges follow R-B4's window).")
 
 
+class BillingRunFailureOut(BaseModel):
+    contract_id: str
+    reason: str
+    occurred_at: datetime
+
+
 class BillingRunOut(BaseModel):
+    """A billing run: its progress (`done` of `total` contracts, chunk by chunk) and its figures,
+    the sums over its done chunks."""
+
+    id: str
+    status: RunStatus
     period: str
     as_of: datetime
-    contracts: int
-    invoiced: list[str]
+    total: int = Field(description="Active contracts in the run's ranges when it started.")
+    done: int = Field(description="Contracts of the chunks done so far.")
+    chunks: int
+    chunks_done: int
+    chunks_retaken: int = Field(description="Chunks taken again after a worker died or lost its lease.")
+    chunks_one_by_one: int = Field(description="Chunks whose set-based transaction failed and whose contracts "
+                                               "were invoiced one by one.")
+    contracts: int = Field(description="Contracts the done chunks looked at (those activated after the start "
+                                       "included).")
+    invoiced: int
     already_invoiced: int
     not_in_term: int
+    failed: int
+    failures: list[BillingRunFailureOut] = Field(description="Each contract the run could not invoice, and why.")
     charges_now: int
     charges_scheduled: int
     charges_manual: int
+    created_at: datetime
+    finished_at: datetime | None
 
 
 class DunningRunIn(StrictModel):

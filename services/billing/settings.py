@@ -38,6 +38,11 @@ class BillingSettings(ServiceSettings):
     charge_window_hours_before: int = 24  # R-B4: from 24 h before the end of the preceding month …
     charge_window_business_days: int = 3  # … through the third business day of the period
 
+    # ---- the billing run's workers (service/run_worker.py) ------------------------------------------
+    billing_run_chunk_size: int = Field(default=500, ge=1, le=10_000)  # contracts per chunk (one transaction)
+    billing_run_lease: float = Field(default=60.0, gt=0)  # seconds a chunk is a worker's before another takes it
+    billing_run_interval: float = 5.0  # the worker's fallback poll, seconds (0 disables it); a start wakes it
+
     # ---- dunning (R-B5, R-B6) -------------------------------------------------------------------
     terminable_after_days: int = 7  # more than this many days late → contract.terminable
     ksef_submission_enabled: bool = False  # the KSeF adapter is off by default (no network)

@@ -74,3 +74,17 @@ class ChargeStatus(StrEnum):
 class PaymentSource(StrEnum):
     PROVIDER = "provider"
     MANUAL = "manual"
+
+
+class RunStatus(StrEnum):
+    """A billing run (R-B11): `running` while any chunk waits, then `finished`."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+class ChunkState(StrEnum):
+    """A billing run's chunk: a range of contracts invoiced in one transaction by any replica."""
+
+    PENDING = "pending"
+    DONE = "done"

@@ -1,8 +1,8 @@
 """`supportctl billing …`: the monthly billing run from the command line, with a progress bar.
 
-It works on the billing database directly (like `migrate`), contract by contract, in the same
-code as `POST /v1/billing-runs`; the running billing service's relay delivers the events and its
-charge runner submits the charges.
+It works on the billing database directly (like `migrate`), in the same code as
+`POST /v1/billing-runs`: it starts the run and is one more worker of its chunks, beside the running
+billing replicas; their relay delivers the events and their charge runner submits the charges.
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ def _as_of(text: str) -> datetime:
 def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY-MM."),
                 as_of: str = typer.Option(..., "--as-of", help="The instant the run is for (ISO 8601 with zone)."),
                 data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=PREPARED_DATA_DIR_HELP)) -> None:
-    """Invoice every active contract for PERIOD (idempotent; charges follow R-B4's window)."""
+    """Invoice every active contract for PERIOD (idempotent; charges follow R-B4's window): starts
+    the run (or joins the one running), works on its chunks beside the billing replicas, and draws
+    its progress from the run's record."""
     from services.billing.main import create_app  # noqa: F401 - registers the models
-    from services.billing.service.runs import BillingRun
+    from services.billing.service.run_worker import RunWorker
+    from services.billing.service.runs import BillingRuns
     from services.billing.settings import BillingSettings
     from shared.errors import DomainError
     from shared.runtime import Runtime
@@ -51,19 +54,26 @@ def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY
     async def _run() -> None:
         runtime = Runtime(settings)
         try:
+            runs = BillingRuns(runtime, settings)
+            run = await runs.start(period, instant, requested_by="supportctl")
+            worker = RunWorker(runtime, settings, name=f"supportctl:{run.id}")
             with Progress(TextColumn("[bold]billing run {task.fields[period]}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bar:
-                task = bar.add_task("contracts", total=None, period=period)
-                result = await BillingRun(runtime, settings).run(
-                    period, instant, progress=lambda done, total: bar.update(task, completed=done, total=total))
+                task = bar.add_task("contracts", total=run.total, period=period)
+                while True:
+                    report = await runs.wait(run.id, 0.5, worker)
+                    bar.update(task, completed=report.done, total=max(run.total, report.done))
+                    if report.finished:
+                        break
         finally:
             await runtime.db.dispose()
-        console.print(f"{len(result.invoiced)} invoiced, {result.already_invoiced} already invoiced, "
-                      f"{result.not_in_term} outside their term; charges: {result.charges_now} now, "
-                      f"{result.charges_scheduled} scheduled for the window, {result.charges_manual} left to the "
-                      "customer (window over)")
-        for number in result.invoiced:
-            typer.echo(number)
+        f = report.figures
+        console.print(f"run {run.id}: {f.invoiced} invoiced, {f.already_invoiced} already invoiced, "
+                      f"{f.not_in_term} outside their term, {f.failed} failed; charges: {f.charges_now} now, "
+                      f"{f.charges_scheduled} scheduled for the window, {f.charges_manual} left to the customer "
+                      "(window over)")
+        for failure in report.failures:
+            console.print(f"[red]failed[/red] {failure.contract_id}: {failure.reason}")
 
     try:
         asyncio.run(_run())

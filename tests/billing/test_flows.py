@@ -10,6 +10,8 @@ from decimal import Decimal
 from tests.billing.conftest import CARD_EXPIRED, CARD_NO_ANSWER, CARD_NO_FUNDS, CARD_OK, IBAN_OK, IBAN_PARTIAL
 from tests.tickets.conftest import at
 
+WAIT = {"Prefer": "wait=120"}  # the billing run answers once finished
+
 
 async def test_purchase_is_invoiced_for_the_rest_of_the_month_and_paying_activates_R_B11_R_B1(bw):
     # the clock: Saturday 21 November 2026 → 10 of 30 days: 99.00 × 10/30 = 33.00 net
@@ -66,7 +68,8 @@ async def test_failed_payment_suspends_settlement_resumes_and_7_days_late_is_ter
                                  json={"payment_method": "card", "payment_instrument": CARD_EXPIRED})
     assert put.status_code == 200
     bw.clock.set(at("2026-11-30 12:00"))
-    run = await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()})
+    run = await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()},
+                                  headers=WAIT)
     assert run.status_code == 200, run.text
     assert run.json()["charges_now"] == 1
     december = await bw.invoice_where(contract["id"], lambda i: i["period"] == "2026-12", "December's invoice")
@@ -104,7 +107,8 @@ async def test_upgrade_supplement_is_invoiced_exactly_and_paying_switches_the_pl
     await bw.until(upgraded, "the plan switch")
     # the new price from the next period
     bw.clock.set(at("2026-11-30 12:00"))
-    await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()})
+    await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()},
+                                  headers=WAIT)
     december = await bw.invoice_where(contract["id"], lambda i: i["period"] == "2026-12", "December's invoice")
     assert december["net_total"] == "299.00"
 
@@ -121,7 +125,8 @@ async def test_overage_lands_on_the_next_invoice_once_R_B8(bw):
     assert (other.status_code, other.json()["error"]) == (409, "usage_event_reused")
     bw.clock.set(at("2026-11-30 12:00"))
     for _ in range(2):  # a second run issues nothing new
-        await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()})
+        await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()},
+                                  headers=WAIT)
     december = [i for i in await bw.invoices(contract["id"]) if i["period"] == "2026-12"]
     assert len(december) == 1
     full = (await bw.billing().get(f"/v1/invoices/{december[0]['id']}")).json()
@@ -133,8 +138,9 @@ async def test_outside_the_charge_window_the_run_invoices_but_schedules_R_B4(bw)
     contract = await bw.buy(CARD_OK)
     await bw.status(contract["id"], "active")
     early = bw.clock.now()  # 21 November: December's window opens 30 November 00:00 (24 h before month end)
-    run = (await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": early.isoformat()})).json()
-    assert (len(run["invoiced"]), run["charges_now"], run["charges_scheduled"]) == (1, 0, 1)
+    run = (await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": early.isoformat()},
+                                   headers=WAIT)).json()
+    assert (run["invoiced"], run["charges_now"], run["charges_scheduled"]) == (1, 0, 1)
     december = await bw.invoice_where(contract["id"], lambda i: i["period"] == "2026-12", "December's invoice")
     assert december["status"] == "open"
     bw.clock.set(at("2026-11-30 00:00") + timedelta(minutes=1))

@@ -22,6 +22,8 @@ from shared.runtime import Runtime
 from tests.billing.conftest import CARD_OK
 from tests.tickets.conftest import at
 
+WAIT = {"Prefer": "wait=120"}  # the run answers once finished
+
 
 async def _paid_contract(bw):  # type: ignore[no-untyped-def]
     contract = await bw.buy(CARD_OK)
@@ -190,9 +192,11 @@ async def test_a_billing_run_started_twice_at_once_invoices_each_contract_once(b
         await bw.status(contract["id"], "active")
     bw.clock.set(at("2026-11-30 12:00"))
     body = {"period": "2026-12", "as_of": bw.clock.now().isoformat()}
-    first, second = await asyncio.gather(bw.billing().post("/v1/billing-runs", json=body),
-                                         bw.billing().post("/v1/billing-runs", json=body))
-    issued = first.json()["invoiced"] + second.json()["invoiced"]
+    first, second = await asyncio.gather(bw.billing().post("/v1/billing-runs", json=body, headers=WAIT),
+                                         bw.billing().post("/v1/billing-runs", json=body, headers=WAIT))
+    assert first.json()["id"] == second.json()["id"]  # the second start joined the first's run
+    assert (first.json()["invoiced"], second.json()["invoiced"]) == (4, 4)
+    issued = [i["number"] for c in contracts for i in await bw.invoices(c["id"]) if i["period"] == "2026-12"]
     assert sorted(issued) == [f"FV/2026/11/{n:06d}" for n in range(5, 9)]  # four new numbers, no gap
     for contract in contracts:
         assert len([i for i in await bw.invoices(contract["id"]) if i["period"] == "2026-12"]) == 1

@@ -33,7 +33,8 @@ async def test_the_billing_runs_progress_is_a_gauge_per_period(bw):
                  value(samples, "billing_run_contracts_invoiced", month=m, period=p))
                 for m, p in (("current", "2026-11"), ("next", "2026-12"))}
     assert progress == {("current", "2026-11", 1, 1), ("next", "2026-12", 1, 0)}
-    run = await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()})
+    run = await bw.billing().post("/v1/billing-runs", json={"period": "2026-12", "as_of": bw.clock.now().isoformat()},
+                                  headers={"Prefer": "wait=120"})
     assert run.status_code == 200, run.text
     samples = await scrape(metrics)
     assert value(samples, "billing_run_contracts_invoiced", period="2026-12") == 1

@@ -70,7 +70,7 @@ def applied(plan_id: str) -> Any:
 
 async def run(bw: BillingWorld, period: str, as_of: datetime) -> dict[str, Any]:
     response = await bw.billing().post("/v1/billing-runs", json={"period": period, "as_of": as_of.isoformat()},
-                                       timeout=300)  # the run answers when every contract is invoiced
+                                       headers={"Prefer": "wait=300"}, timeout=310)  # answered when finished
     assert response.status_code == 200, response.text
     return response.json()
 

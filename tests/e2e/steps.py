@@ -151,8 +151,9 @@ async def assert_charged_once(p: Platform, paid: dict[str, Any]) -> dict[str, An
 
 async def billing_run(p: Platform, period: str, as_of: datetime) -> dict[str, Any]:
     response = await p.client("billing", "admin").post("/v1/billing-runs",
-                                                       json={"period": period, "as_of": as_of.isoformat()})
-    assert response.status_code == 200, response.text
+                                                       json={"period": period, "as_of": as_of.isoformat()},
+                                                       headers={"Prefer": "wait=120"}, timeout=130)
+    assert (response.status_code, response.json()["status"]) == (200, "finished"), response.text
     return response.json()
 
 

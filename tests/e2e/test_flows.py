@@ -124,7 +124,7 @@ async def _failed_period_charge(p: Platform, contract_id: str, method: str, inst
     as_of = in_charge_window(first)
     run = await steps.billing_run(p, period_of(first), as_of)
     period = await steps.invoice_where(p, contract_id, lambda i: i["period"] == period_of(first), "next month's invoice")
-    assert period["number"] in run["invoiced"] and period["due_date"] == first.isoformat()
+    assert run["invoiced"] >= 1 and period["due_date"] == first.isoformat()
     await steps.charge_run(p, as_of)
     charge = await steps.settled_charge(p, period["id"])
     assert (charge["status"], charge["failure_code"]) == ("failed", "insufficient_funds")
@@ -431,7 +431,7 @@ async def test_remote_help_beyond_the_quota_is_billed_on_next_months_invoice_R_S
     run = await steps.billing_run(p, period_of(first_of_next), as_of)
     nxt = await steps.invoice_where(p, bought["id"], lambda i: i["period"] == period_of(first_of_next),
                                     "next month's invoice")
-    assert nxt["number"] in run["invoiced"]
+    assert run["invoiced"] >= 1
     full = await steps.invoice(p, nxt["id"])
     lines = [(line["kind"], line["quantity"], line["unit_net"], line["net"]) for line in full["lines"]]
     assert lines[0] == ("subscription", "1.00", "349.00", "349.00")

@@ -113,7 +113,7 @@ class InvoicingService:
             supply_date=spec.supply_date, period_start=spec.period_start, period_end=spec.period_end,
             due_date=spec.due_date, seller=seller(self.settings), buyer=account.buyer,
             payment_method=account.payment_method, net_total=amounts.net, vat_total=amounts.vat,
-            gross_total=amounts.gross, per_rate=_per_rate(amounts.per_rate), status=InvoiceStatus.OPEN,
+            gross_total=amounts.gross, per_rate=per_rate_rows(amounts.per_rate), status=InvoiceStatus.OPEN,
             created_at=self.uow.clock.now())
         await self._write(invoice, amounts.lines)
         self.uow.events.emit("invoice.issued", invoice_event(invoice), subject=invoice.id)
@@ -183,7 +183,7 @@ class InvoicingService:
             supply_date=original.supply_date, period_start=original.period_start, period_end=original.period_end,
             due_date=today + timedelta(days=self.settings.payment_terms_days), seller=original.seller,
             buyer=original.buyer, payment_method=original.payment_method, net_total=amounts.net,
-            vat_total=amounts.vat, gross_total=amounts.gross, per_rate=_per_rate(amounts.per_rate),
+            vat_total=amounts.vat, gross_total=amounts.gross, per_rate=per_rate_rows(amounts.per_rate),
             status=InvoiceStatus.ISSUED, corrects_id=original.id, correction_reason=reason,
             created_at=self.uow.clock.now())
         await self._write(note, amounts.lines)
@@ -194,6 +194,6 @@ class InvoicingService:
         return note
 
 
-def _per_rate(per_rate: Sequence[Any]) -> list[dict[str, Any]]:
+def per_rate_rows(per_rate: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"vat_rate": r.vat_rate, "net": f"{r.net:.2f}", "vat": f"{r.vat:.2f}", "gross": f"{r.gross:.2f}"}
             for r in per_rate]

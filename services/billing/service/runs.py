@@ -1,42 +1,38 @@
-"""The monthly billing run (R-B1, R-B4, R-B8, R-B11). It takes an explicit `as_of`, works contract
-by contract, each in its own transaction, and can be run again (or twice at once) without doing
-anything twice.
+"""The monthly billing run as durable work (R-B1, R-B4, R-B8, R-B11).
+
+Starting a run records it with its contracts cut into chunks of contract-id ranges, in one
+transaction, and wakes the worker (service/run_worker.py) of this replica; every replica's worker
+takes chunks of any unfinished run. One run of a period runs at a time: starting a period that is
+running joins that run; starting it after it finished replays it (a new record that issues only
+what is still missing: one invoice per contract and period). An `Idempotency-Key` names a start:
+the same key answers the same run.
+
+The run's figures are the sums of its done chunks' figures, so no row is written by two workers.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable
+from datetime import datetime, timezone
+from typing import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
 from services.billing import repository as repo
-from services.billing.errors import InvalidPeriod
-from services.billing.service.accounts import UNITS, AccountService
-from services.billing.service.price_schedule import fee_line
-from services.billing.service.amounts import LineIn
-from services.billing.service.invoicing import Issue
-from services.billing.service.periods import Period, charge_window, covered_days
+from services.billing.errors import BillingRunNotFound, InvalidPeriod
+from services.billing.models import BillingRun, BillingRunChunk, BillingRunFailure
+from services.billing.service.periods import Period
+from services.billing.service.run_chunk import Figures
+from services.billing.service.run_worker import RUN_LOOP, RunWorker
 from services.billing.settings import BillingSettings
-from services.billing.statuses import InvoicePurpose
+from services.billing.statuses import ChunkState, RunStatus
 from shared.clock import local_date
+from shared.errors import IdempotencyKeyReused
+from shared.ids import new_id
 from shared.runtime import Runtime
 
-Progress = Callable[[int, int], None]  # (done, total)
-
-
-@dataclass
-class BillingRunResult:
-    period: str
-    as_of: datetime
-    contracts: int = 0
-    invoiced: list[str] = field(default_factory=list)  # invoice numbers
-    already_invoiced: int = 0
-    not_in_term: int = 0
-    charges_now: int = 0
-    charges_scheduled: int = 0
-    charges_manual: int = 0  # the window is over: the invoice waits for payment (R-B4)
+FREE = datetime(2000, 1, 1, tzinfo=timezone.utc)  # a new chunk's lease: long run out (leases are wall-clock)
 
 
 def check_period(period: str, as_of: datetime) -> Period:
@@ -50,57 +46,100 @@ def check_period(period: str, as_of: datetime) -> Period:
     return parsed
 
 
-class BillingRun:
+def chunk_ranges(contract_ids: Sequence[str], size: int) -> list[tuple[str, str | None, int]]:
+    """[from, to) ranges of `size` contracts that tile every id: the first starts at "" and the
+    last has no upper bound, so a contract activated later still falls in one of them."""
+    starts = list(range(0, len(contract_ids), size)) or [0]
+    return [("" if n == 0 else contract_ids[start],
+             contract_ids[starts[n + 1]] if n + 1 < len(starts) else None,
+             min(size, len(contract_ids) - start))
+            for n, start in enumerate(starts)]
+
+
+@dataclass
+class RunReport:
+    """A run as `GET /v1/billing-runs/{id}` shows it."""
+
+    run: BillingRun
+    figures: Figures
+    done: int  # contracts in done chunks
+    chunks_done: int
+    chunks_retaken: int  # chunks a worker had to take again (a worker died or lost its lease)
+    chunks_one_by_one: int
+    failures: list[BillingRunFailure] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.run.status == RunStatus.FINISHED
+
+
+def report_of(run: BillingRun, chunks: Sequence[BillingRunChunk], failures: Sequence[BillingRunFailure]) -> RunReport:
+    figures, done = Figures(), [c for c in chunks if c.state == ChunkState.DONE]
+    for chunk in done:
+        figures.add(Figures(**{name: getattr(chunk, name) for name in Figures.__dataclass_fields__}))
+    return RunReport(run, figures, done=sum(c.size for c in done), chunks_done=len(done),
+                     chunks_retaken=sum(1 for c in chunks if c.attempts > 1),
+                     chunks_one_by_one=sum(1 for c in chunks if c.one_by_one), failures=list(failures))
+
+
+class BillingRuns:
     def __init__(self, runtime: Runtime, settings: BillingSettings) -> None:
         self.runtime, self.settings = runtime, settings
 
-    async def run(self, period_text: str, as_of: datetime, progress: Progress | None = None) -> BillingRunResult:
-        period = check_period(period_text, as_of)
-        result = BillingRunResult(str(period), as_of)
-        async with self.runtime.db.session() as session:
-            contracts = [a.contract_id for a in await repo.billable_accounts(session)]
-        result.contracts = len(contracts)
-        for done, contract_id in enumerate(contracts, start=1):
+    async def start(self, period_text: str, as_of: datetime, *, requested_by: str | None = None,
+                    idempotency_key: str | None = None) -> BillingRun:
+        period = str(check_period(period_text, as_of))
+        for _ in range(3):  # a concurrent start of the same period wins the unique index: join it
             try:
-                async with self.runtime.work() as uow:
-                    await self._one(uow, contract_id, period, as_of, result)
-                    await uow.commit()
-            except IntegrityError:  # a concurrent run invoiced it first (unique per contract and period)
-                result.already_invoiced += 1
-            if progress:
-                progress(done, len(contracts))
-        return result
+                return await self._start(period, as_of, requested_by, idempotency_key)
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not start or join the billing run")  # pragma: no cover - three races lost
 
-    async def _one(self, uow, contract_id: str, period: Period, as_of: datetime,  # type: ignore[no-untyped-def]
-                   result: BillingRunResult) -> None:
-        accounts = AccountService(uow, self.settings)
-        account = await accounts.get(contract_id, for_update=True)
-        if account.contract_status != "active" or not covered_days(period, account.starts_on, account.ends_on):
-            result.not_in_term += 1
-            return
-        if await repo.period_invoice(uow.session, contract_id, str(period)) is not None:
-            result.already_invoiced += 1  # this run, or the first invoice, covered the period
-            return
-        owed = await accounts.prices.owed(account, period)  # the plan owed the day before the period (R-B7)
-        items = [fee_line(owed, period, account.starts_on, account.ends_on)]
-        usage = await repo.unbilled_usage(uow.session, contract_id)
-        items += [LineIn(f"Nadwyżka: {u.metric} ({u.occurred_at:%Y-%m-%d})", u.quantity, UNITS.get(u.unit, u.unit),
-                         u.unit_price_net, kind="overage", source_id=u.id) for u in usage]  # R-B8
-        invoice = await accounts.invoicing.issue(account, Issue(
-            purpose=InvoicePurpose.PERIOD, items=items, supply_date=max(period.first, account.starts_on),
-            period=str(period),
-            period_start=max(period.first, account.starts_on), period_end=min(period.last, account.ends_on),
-            due_date=max(period.first, local_date(as_of))))
-        for u in usage:
-            u.invoice_id = invoice.id
-        result.invoiced.append(invoice.number)
-        window = charge_window(period, self.settings.charge_window_hours_before,
-                               self.settings.charge_window_business_days)
-        if window.contains(as_of):
-            await accounts.collection.schedule(invoice, as_of)
-            result.charges_now += 1
-        elif as_of < window.opens_at:
-            await accounts.collection.schedule(invoice, window.opens_at)
-            result.charges_scheduled += 1
-        else:
-            result.charges_manual += 1
+    async def _start(self, period: str, as_of: datetime, requested_by: str | None,
+                     key: str | None) -> BillingRun:
+        async with self.runtime.work() as uow:
+            session = uow.session
+            if key is not None and (same := await repo.run_by_key(session, key)) is not None:
+                if (same.period, same.as_of) != (period, as_of):
+                    raise IdempotencyKeyReused(f"Idempotency-Key {key!r} started the run of {same.period} as of "
+                                               f"{same.as_of.isoformat()}")
+                session.expunge(same)  # kept as read when the unit of work rolls back
+                return same
+            running = await repo.running_run(session, period)
+            if running is not None:
+                session.expunge(running)
+                return running
+            ranges = chunk_ranges(await repo.active_contract_ids(session), self.settings.billing_run_chunk_size)
+            now = self.runtime.clock.now()
+            run = BillingRun(id=new_id("brun"), period=period, as_of=as_of, status=RunStatus.RUNNING,
+                             total=sum(size for _, _, size in ranges), chunks=len(ranges),
+                             requested_by=requested_by, idempotency_key=key, created_at=now)
+            session.add(run)
+            await session.flush()
+            await repo.insert_rows(session, BillingRunChunk, [
+                {"run_id": run.id, "seq": n, "from_contract": low, "to_contract": high, "size": size,
+                 "state": ChunkState.PENDING, "lease_until": FREE} for n, (low, high, size) in enumerate(ranges)])
+            uow.wake(RUN_LOOP)
+            await uow.commit()
+            return run
+
+    async def report(self, run_id: str) -> RunReport:
+        async with self.runtime.db.session() as session:
+            run = await repo.billing_run(session, run_id)
+            if run is None:
+                raise BillingRunNotFound(f"billing run {run_id!r} does not exist")
+            return report_of(run, await repo.run_chunks(session, run_id), await repo.run_failures(session, run_id))
+
+    async def wait(self, run_id: str, seconds: float, worker: RunWorker | None = None,
+                   poll: float = 0.05) -> RunReport:
+        """The run's report once it has finished, or as it stands after `seconds`. With a worker,
+        the waiting caller takes chunks itself meanwhile (it is one more worker of the run)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            report = await self.report(run_id)
+            if report.finished or loop.time() >= deadline:
+                return report
+            if worker is None or not await worker.run_round():
+                await asyncio.sleep(min(poll, max(0.0, deadline - loop.time())))
