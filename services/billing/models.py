@@ -22,6 +22,10 @@ class BillingAccount(SQLModel, table=True):
     the customer pays. Kept up to date from entitlements' `contract.*` events."""
 
     __tablename__ = "billing_account"
+    __table_args__ = (  # the dunning run's range over contracts flagged overdue or terminable
+        Index("ix_billing_account_not_good", "contract_id", postgresql_where=text("standing <> 'good'"),
+              sqlite_where=text("standing <> 'good'")),
+    )
 
     contract_id: str = Field(primary_key=True, max_length=40)
     customer_id: str = Field(max_length=100, index=True)
@@ -83,6 +87,10 @@ class Invoice(SQLModel, table=True):
         Index("uq_invoice_contract_first", "contract_id", unique=True,
               postgresql_where=text("purpose = 'first'"), sqlite_where=text("purpose = 'first'")),
         Index("ix_invoice_period", "period"),  # the billing run's progress, counted on every /metrics scrape
+        # the dunning run's range over contracts with something unpaid
+        Index("ix_invoice_unpaid_contract", "contract_id",
+              postgresql_where=text("status IN ('open', 'partially_paid')"),
+              sqlite_where=text("status IN ('open', 'partially_paid')")),
     )
 
     id: str = Field(primary_key=True, max_length=40)

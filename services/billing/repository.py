@@ -41,19 +41,6 @@ async def account(session: AsyncSession, contract_id: str, *, for_update: bool =
     return await one_row(session, BillingAccount, BillingAccount.contract_id == contract_id, for_update=for_update)
 
 
-async def billable_accounts(session: AsyncSession) -> Sequence[BillingAccount]:
-    stmt = select(BillingAccount).where(BillingAccount.contract_status == "active").order_by(BillingAccount.contract_id)
-    return (await session.execute(stmt)).scalars().all()
-
-
-async def accounts_with_open_invoices(session: AsyncSession) -> Sequence[str]:
-    stmt = (select(BillingAccount.contract_id).where(or_(
-        BillingAccount.standing != Standing.GOOD,
-        BillingAccount.contract_id.in_(select(Invoice.contract_id).where(Invoice.status.in_(UNPAID)))))
-        .order_by(BillingAccount.contract_id))
-    return (await session.execute(stmt)).scalars().all()
-
-
 async def invoice(session: AsyncSession, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
     return await one_row(session, Invoice, Invoice.id == invoice_id, for_update=for_update)
 
@@ -325,3 +312,43 @@ async def finish_run_if_done(session: AsyncSession, run_id: str, now: datetime) 
         BillingRun.id == run_id, BillingRun.status == RunStatus.RUNNING, ~pending.exists())
         .values(status=RunStatus.FINISHED, finished_at=now))
     return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+# ---- the dunning run's chunks (service/dunning.py) -------------------------------------------------
+
+async def dunning_candidates(session: AsyncSession, after: str, limit: int) -> list[str]:
+    """The next contracts after `after` (by id) that may need dunning: an unpaid invoice, or a
+    standing that is not good. Two partial-index ranges (ix_invoice_unpaid_contract,
+    ix_billing_account_not_good), merged."""
+    unpaid = (select(Invoice.contract_id).distinct().where(Invoice.status.in_(UNPAID), Invoice.contract_id > after)
+              .order_by(Invoice.contract_id).limit(limit))
+    flagged = (select(BillingAccount.contract_id).where(BillingAccount.standing != Standing.GOOD,
+                                                        BillingAccount.contract_id > after)
+               .order_by(BillingAccount.contract_id).limit(limit))
+    ids = set((await session.execute(unpaid)).scalars().all()) | set((await session.execute(flagged)).scalars().all())
+    return sorted(ids)[:limit]
+
+
+async def lock_accounts(session: AsyncSession, contract_ids: Sequence[str]) -> Sequence[BillingAccount]:
+    """The accounts, locked; one another replica's dunning holds is skipped (it is dunning it)."""
+    stmt = (select(BillingAccount).where(BillingAccount.contract_id.in_(contract_ids))
+            .order_by(BillingAccount.contract_id).with_for_update(skip_locked=True))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def unpaid_invoices_of(session: AsyncSession, contract_ids: Sequence[str]) -> dict[str, list[Invoice]]:
+    stmt = (select(Invoice).where(Invoice.contract_id.in_(contract_ids), Invoice.kind == InvoiceKind.INVOICE,
+                                  Invoice.status.in_(UNPAID))
+            .order_by(Invoice.contract_id, Invoice.due_date, Invoice.number))
+    found: dict[str, list[Invoice]] = {}
+    for invoice in (await session.execute(stmt)).scalars():
+        found.setdefault(invoice.contract_id, []).append(invoice)
+    return found
+
+
+async def charges_of_invoices(session: AsyncSession, invoice_ids: Sequence[str]) -> dict[str, list[Charge]]:
+    stmt = select(Charge).where(Charge.invoice_id.in_(invoice_ids)).order_by(Charge.invoice_id, Charge.attempt)
+    found: dict[str, list[Charge]] = {}
+    for charge in (await session.execute(stmt)).scalars():
+        found.setdefault(charge.invoice_id, []).append(charge)
+    return found

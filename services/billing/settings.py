@@ -45,6 +45,7 @@ class BillingSettings(ServiceSettings):
 
     # ---- dunning (R-B5, R-B6) -------------------------------------------------------------------
     terminable_after_days: int = 7  # more than this many days late → contract.terminable
+    dunning_chunk_size: int = Field(default=500, ge=1, le=10_000)  # contracts per dunning transaction
     ksef_submission_enabled: bool = False  # the KSeF adapter is off by default (no network)
 
     @model_validator(mode="after")

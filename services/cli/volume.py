@@ -22,6 +22,7 @@ import typer
 PLANS = (("o365-standard", "Office 365 — Standard", 9900, 60), ("o365-advanced", "Office 365 — Advanced", 29900, 30),
          ("o365-free", "Office 365 — Free", 0, 10))
 BATCH = 20_000
+CARD_OK, IBAN_OK = "4242424242424242", "PL61109010140000071219812874"  # the payment sandbox's test instruments
 
 volume_app = typer.Typer(help="Load volume data for benches and trials.", no_args_is_help=True)
 
@@ -48,7 +49,7 @@ def billing_rows(n: int, *, seed: int = 4242, start: int = 0, today: date = date
                  "postal_code": "00-850", "city": "Warszawa", "email": f"finance{k}@example.pl"}
         accounts.append((cid, f"cust-vol-{k}", "shop-volume", "office365-support", plan_id, plan_name, price, False,
                          status, starts, starts + timedelta(days=365) - timedelta(days=1), json.dumps(buyer), method,
-                         "tok_visa" if method == "card" else "PL61109010140000071219812874", "good", None, None,
+                         CARD_OK if method == "card" else IBAN_OK, "good", None, None,
                          now, now))
         prices.append((f"prc_vol{k:012d}", cid, 0, plan_id, plan_name, price, starts, "applied", None, None, now, now))
         if rng.random() < 0.05:

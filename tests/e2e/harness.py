@@ -41,6 +41,7 @@ from shared.devkeys import DEV_KID, ensure_dev_keys, mint_token
 from shared.migrations import upgrade
 from tests.support.databases import PG_ADMIN_DSN
 from tests.support.postgres import create_database, database_url, drop_database
+from tests.support.roundrobin import RoundRobin
 from tests.support.served import free_port
 from tests.support.waiting import until as wait_until
 
@@ -246,7 +247,11 @@ class Timings:
 class Platform:
     """The running platform and the ways a test may talk to it."""
 
-    def __init__(self, root: Path, run_id: str, webhook_url: str, webhook_secret: str) -> None:
+    def __init__(self, root: Path, run_id: str, webhook_url: str, webhook_secret: str, *, replicas: int = 1,
+                 extra_env: dict[str, str] | None = None) -> None:
+        """`replicas` > 1: that many processes of every service on its one database, behind a
+        loopback round-robin on the service's port (what peers, the sandbox and tests call);
+        the replicas are `name`, `name-2`, …"""
         self.root, self.run_id = root, run_id
         self.keys = ensure_dev_keys(root / "keys")
         self.pem = self.keys[0].read_text()
@@ -283,9 +288,21 @@ class Platform:
             "PAYSANDBOX_PROCESSING_DELAY": "0.5", "PAYSANDBOX_WEBHOOK_BACKOFF_BASE": "0.1",
             "PAYSANDBOX_WEBHOOK_MAX_ATTEMPTS": "12",
         })
+        env.update(extra_env or {})
         self.env = env
-        self.services: dict[str, Service] = {
-            name: Service(name, ["serve", name], env, ports[name], self.logs / f"{name}.log") for name in SERVICES}
+        self.fronts: dict[str, RoundRobin] = {}
+        self.services: dict[str, Service] = {}
+        for name in SERVICES:
+            if replicas == 1:
+                self.services[name] = Service(name, ["serve", name], env, ports[name], self.logs / f"{name}.log")
+                continue
+            replica_ports = [free_port() for _ in range(replicas)]
+            self.fronts[name] = RoundRobin(ports[name], replica_ports)
+            for n, port in enumerate(replica_ports, start=1):
+                replica = name if n == 1 else f"{name}-{n}"
+                own = env if n == 1 else {**env, "TICKETS_SMTP_LISTEN_PORT": str(free_port())}  # one listener each
+                self.services[replica] = Service(replica, ["serve", name, "--port", str(port)], own, port,
+                                                 self.logs / f"{replica}.log")
         self.services["paysandbox"] = Service("paysandbox", ["paysandbox", "--port", str(sandbox_port)], env,
                                               sandbox_port, self.logs / "paysandbox.log", probe="tcp")
         self.services["mailsink"] = Service("mailsink", ["mailsink", "--dir", str(self.mail_dir), "--port",
@@ -297,6 +314,8 @@ class Platform:
 
     async def start(self) -> None:
         started = time.monotonic()
+        for front in self.fronts.values():
+            front.start()
         outside = ("paysandbox", "mailsink")  # no database: started at once
         for name in outside:
             self.services[name].start()
@@ -326,8 +345,15 @@ class Platform:
         took = await asyncio.gather(*(asyncio.to_thread(s.stop) for s in self.services.values()))
         self.timings.add("platform: stop (SIGTERM) " + ", ".join(
             f"{name} {seconds:.1f} s" for name, seconds in zip(self.services, took)), max(took, default=0.0))
+        for front in self.fronts.values():
+            front.stop()
         for db in self.databases.values():
             await db.drop()
+
+    def url(self, service: str) -> str:
+        """Where callers reach a service: its round-robin when it has replicas."""
+        front = self.fronts.get(service)
+        return f"http://127.0.0.1:{front.port}" if front else self.services[service].url
 
     def __getitem__(self, name: str) -> Service:
         return self.services[name]
@@ -347,7 +373,7 @@ class Platform:
             headers = {"authorization": f"Bearer {SANDBOX_KEY}"}
         else:
             headers = {"authorization": f"Bearer {self.token(role, customer_id, sub)}"} if role else {}
-        client = httpx.AsyncClient(base_url=self.services[service].url, headers=headers, timeout=20)
+        client = httpx.AsyncClient(base_url=self.url(service), headers=headers, timeout=20)
         self._clients.append(client)
         return client
 

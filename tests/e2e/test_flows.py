@@ -438,7 +438,7 @@ async def test_remote_help_beyond_the_quota_is_billed_on_next_months_invoice_R_S
     assert sorted(lines[1:]) == [("overage", "1.00", "120.00", "120.00"), ("overage", "20.00", "4.00", "80.00")]
     assert full["net_total"] == "549.00"
     again = await steps.billing_run(p, period_of(first_of_next), as_of)  # a second run adds nothing
-    assert nxt["number"] not in again["invoiced"]
+    assert again["invoiced"] == 0 and again["already_invoiced"] >= 1
     assert len([i for i in await steps.invoices(p, bought["id"]) if i["period"] == period_of(first_of_next)]) == 1
     await steps.charge_run(p, as_of)
     paid = await steps.invoice_where(p, bought["id"], lambda i: i["id"] == nxt["id"] and i["status"] == "paid",

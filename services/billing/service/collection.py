@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Mapping, Sequence
 
 from services.billing import repository as repo
 from services.billing.models import BillingAccount, Charge, Invoice, Payment
@@ -119,6 +120,10 @@ class CollectionService:
             return
         if await self.arrears(account.contract_id, today):
             return
+        await self.settle(account)
+
+    async def settle(self, account: BillingAccount) -> None:
+        """A contract flagged overdue whose arrears are paid: good standing again, support resumes."""
         account.standing, account.overdue_since, account.terminable_since = Standing.GOOD, None, None
         account.updated_at = self.now()
         await self.session.flush()
@@ -128,18 +133,25 @@ class CollectionService:
     async def arrears(self, contract_id: str, today: date | None = None) -> list[Invoice]:
         """A contract's invoices in arrears (R-B5): unpaid or short after the due date, or whose
         last charge failed."""
-        today = today or local_date(self.now())
-        late = []
-        for invoice in await repo.unpaid_invoices(self.session, contract_id):
-            done = [c for c in await repo.charges_of(self.session, invoice.id)
-                    if c.status in (ChargeStatus.SUCCEEDED, ChargeStatus.PARTIALLY_PAID, ChargeStatus.FAILED)]
-            failed = bool(done) and done[-1].status == ChargeStatus.FAILED  # a retry may be scheduled already
-            if invoice.due_date < today or failed:
-                late.append(invoice)
-        return late
+        invoices = await repo.unpaid_invoices(self.session, contract_id)
+        charges = {i.id: list(await repo.charges_of(self.session, i.id)) for i in invoices}
+        return in_arrears(invoices, charges, today or local_date(self.now()))
 
     @staticmethod
     def _contract(account: BillingAccount, **extra: object) -> dict[str, object]:
         return {"contract_id": account.contract_id, "customer_id": account.customer_id,
                 "product_id": account.product_id, "plan_id": account.plan_id, "email": account.buyer.get("email"),
                 **extra}
+
+
+def in_arrears(unpaid: Sequence[Invoice], charges: Mapping[str, Sequence[Charge]], today: date) -> list[Invoice]:
+    """Of a contract's unpaid invoices (oldest due first), those in arrears (R-B5): past their
+    due date, or whose last settled charge (by attempt) failed (a retry may be scheduled already)."""
+    late = []
+    for invoice in unpaid:
+        done = [c for c in charges.get(invoice.id, ())
+                if c.status in (ChargeStatus.SUCCEEDED, ChargeStatus.PARTIALLY_PAID, ChargeStatus.FAILED)]
+        failed = bool(done) and done[-1].status == ChargeStatus.FAILED
+        if invoice.due_date < today or failed:
+            late.append(invoice)
+    return late

@@ -1,20 +1,30 @@
-"""The dunning run (R-B5, R-B6, R-E4, R-E5): flags late payers per contract, each in its own
-transaction, and can be run again (or twice at once) without emitting anything twice.
+"""The dunning run (R-B5, R-B6, R-E4, R-E5): flags late payers per contract, and can be run again
+(or by several replicas at once) without emitting anything twice.
+
+It walks the contracts that may need it (an unpaid invoice, or a standing that is not good) in
+chunks by contract id, each chunk one transaction of a few set-based reads: the chunk's accounts
+locked with `FOR UPDATE SKIP LOCKED` (an account another replica's run holds is that run's), their
+unpaid invoices and those invoices' charges. Each contract is judged alone (R-E4: the customer's
+other contracts keep their support) and each event is emitted once per episode, because the
+account's standing records what was already said.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Sequence
 
 from services.billing import repository as repo
-from services.billing.service.collection import CollectionService
+from services.billing.models import BillingAccount, Invoice
+from services.billing.service.collection import CollectionService, in_arrears
 from services.billing.service.invoicing import invoice_event
 from services.billing.settings import BillingSettings
 from services.billing.statuses import Standing
 from shared.clock import local_date
 from shared.runtime import Runtime
+from shared.uow import UnitOfWork
 
 
 @dataclass
@@ -30,27 +40,32 @@ class DunningRun:
         self.runtime, self.settings = runtime, settings
 
     async def run(self, as_of: datetime) -> DunningResult:
-        result = DunningResult(as_of)
-        async with self.runtime.db.session() as session:
-            contracts = list(await repo.accounts_with_open_invoices(session))
-        for contract_id in contracts:
+        result, after = DunningResult(as_of), ""
+        while True:
             async with self.runtime.work() as uow:
-                await self._one(uow, contract_id, as_of, result)
+                chunk = await repo.dunning_candidates(uow.session, after, self.settings.dunning_chunk_size)
+                if not chunk:
+                    return result
+                await self._chunk(uow, chunk, local_date(as_of), result)
                 await uow.commit()
-        return result
+            after = chunk[-1]
 
-    async def _one(self, uow, contract_id: str, as_of: datetime,  # type: ignore[no-untyped-def]
-                   result: DunningResult) -> None:
-        """Per contract (R-E4): the customer's other contracts keep their support."""
+    async def _chunk(self, uow: UnitOfWork, contract_ids: Sequence[str], today: date, result: DunningResult) -> None:
+        accounts = await repo.lock_accounts(uow.session, contract_ids)
+        unpaid = await repo.unpaid_invoices_of(uow.session, [a.contract_id for a in accounts])
+        charges = await repo.charges_of_invoices(uow.session, [i.id for invoices in unpaid.values() for i in invoices])
         collection = CollectionService(uow, self.settings)
-        account = await repo.account(uow.session, contract_id, for_update=True)
-        assert account is not None
-        today = local_date(as_of)
-        late = await collection.arrears(contract_id, today)
+        for account in accounts:
+            late = in_arrears(unpaid.get(account.contract_id, ()), charges, today)
+            await self._judge(uow, collection, account, late, today, result)
+        await uow.session.flush()
+
+    async def _judge(self, uow: UnitOfWork, collection: CollectionService, account: BillingAccount,
+                     late: list[Invoice], today: date, result: DunningResult) -> None:
+        contract_id = account.contract_id
         if not late:
-            before = account.standing
-            await collection.refresh_standing(account, today)
-            if before != "good":
+            if account.standing != Standing.GOOD:
+                await collection.settle(account)
                 result.settled.append(contract_id)
             return
         since = min(i.due_date for i in late)
@@ -70,4 +85,3 @@ class DunningRun:
                                                     "days_late": (today - since).days}, subject=contract_id)
             result.terminable.append(contract_id)
         account.updated_at = uow.clock.now()
-        await uow.session.flush()

@@ -1,4 +1,5 @@
-"""the billing run as durable work: a run, its chunks of contracts, its failures
+"""the billing run as durable work: a run, its chunks of contracts, its failures; the dunning
+run's index ranges
 
 A run was one request that invoiced contract by contract; it is now a record whose chunks of
 contract-id ranges any billing replica's worker takes (`FOR UPDATE SKIP LOCKED`, a lease).
@@ -76,7 +77,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_billing_run_failure_run_id'), ['run_id'], unique=False)
 
 
+    # the dunning run walks two partial-index ranges instead of scanning every account
+    with op.batch_alter_table('invoice', schema=None) as batch_op:
+        batch_op.create_index('ix_invoice_unpaid_contract', ['contract_id'], unique=False,
+                              postgresql_where=sa.text("status IN ('open', 'partially_paid')"),
+                              sqlite_where=sa.text("status IN ('open', 'partially_paid')"))
+    with op.batch_alter_table('billing_account', schema=None) as batch_op:
+        batch_op.create_index('ix_billing_account_not_good', ['contract_id'], unique=False,
+                              postgresql_where=sa.text("standing <> 'good'"), sqlite_where=sa.text("standing <> 'good'"))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('billing_account', schema=None) as batch_op:
+        batch_op.drop_index('ix_billing_account_not_good')
+    with op.batch_alter_table('invoice', schema=None) as batch_op:
+        batch_op.drop_index('ix_invoice_unpaid_contract')
     op.drop_table('billing_run_failure')
     op.drop_table('billing_run_chunk')
     op.drop_table('billing_run')
