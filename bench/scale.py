@@ -7,9 +7,10 @@ For each N: a throw-away PostgreSQL billing database, migrated, N contracts load
 December run is started (`BillingRuns.start`, the code behind `POST /v1/billing-runs`) and
 drained by 1 and then 2 worker processes (`bench/scale_worker.py`, each a `RunWorker` as in every
 billing replica), the billing tables emptied between the two. Timed from the workers' go to the
-run's `finished`; each worker reports its peak RSS. Prints a table beside the targets and writes
-bench/results/scale.json. A measurement, not a test: the exit status does not depend on the
-figures. See bench/README.md.
+run's `finished`; each worker reports its peak RSS. Then nine in ten invoices are marked paid and
+the dunning run (`DunningRun`, behind `POST /v1/dunning-runs`) flags the rest, timed. Prints a
+table beside the targets and writes bench/results/scale.json. A measurement, not a test: the exit
+status does not depend on the figures. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bench.common import RESULTS, REPO_ROOT, say
 
 MIGRATIONS = REPO_ROOT / "services" / "billing" / "migrations"
 AS_OF = datetime(2026, 11, 30, 11, tzinfo=timezone.utc)  # inside December's charge window (R-B4)
+DUNNING_AS_OF = datetime(2026, 12, 11, 9, tzinfo=timezone.utc)  # ten days after the invoices' due date
 PERIOD = "2026-12"
 TARGETS = {"contracts_per_s_100k_1w": 3333.0, "growth_10x": 11.0, "two_workers_speedup": 1.6, "rss_growth": 1.3}
 EMPTIED = ("invoice_line", "payment", "charge", "invoice", "invoice_counter", "outbox", "billing_run_failure",
@@ -81,6 +83,26 @@ def _drain(bench: common.Bench, env: dict[str, str], workers: int, db: common.Be
             "peak_rss_mb": max(r["peak_rss_mb"] for r in reports), **figures}
 
 
+async def _dunning(env: dict[str, str], db: common.BenchDatabase) -> dict[str, Any]:
+    """Nine in ten of the period's invoices paid, then the dunning run ten days after their due
+    date: the rest are flagged overdue and terminable (R-B5, R-B6), in chunks."""
+    from services.billing.service.dunning import DunningRun
+    from services.billing.settings import BillingSettings
+    from shared.runtime import Runtime
+
+    async with common.connected(db.dsn) as conn:
+        await conn.execute("UPDATE invoice SET status = 'paid', amount_paid = gross_total WHERE hashtext(id) % 10 <> 0")
+    os.environ.update(env)
+    settings = BillingSettings()
+    runtime = Runtime(settings)
+    try:
+        started = time.perf_counter()
+        result = await DunningRun(runtime, settings).run(DUNNING_AS_OF)
+        return {"dunning_seconds": time.perf_counter() - started, "dunning_overdue": len(result.overdue)}
+    finally:
+        await runtime.db.dispose()
+
+
 def _empty(bench: common.Bench, db: common.BenchDatabase) -> None:
     async def run() -> None:
         async with common.connected(db.dsn) as conn:
@@ -105,6 +127,8 @@ def _run(args: argparse.Namespace, bench: common.Bench) -> int:
                 _empty(bench, db)
             result = _drain(bench, env, workers, db)
             rate = (result["looked_at"] or 0) / result["seconds"]
+            if workers == 2:
+                result.update(bench.run(_dunning(env, db)))
             rows.append({"contracts": n, "workers": workers, "contracts_per_s": rate, **result})
             say(f"N={n} workers={workers}: {result['seconds']:.2f} s, {rate:.0f} contracts/s, "
                 f"{result['invoices']} invoices, peak RSS {result['peak_rss_mb']:.0f} MB")
@@ -118,14 +142,15 @@ def _report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
 
     print("\nBilling run (PostgreSQL, chunk %d)" % args.chunk)
     print(f"{'contracts':>10} {'workers':>7} {'seconds':>8} {'contracts/s':>12} {'×time vs N/10':>14} "
-          f"{'2w speed-up':>12} {'peak RSS MB':>12} {'gap-free':>9}")
+          f"{'2w speed-up':>12} {'peak RSS MB':>12} {'gap-free':>9} {'dunning s (flagged)':>20}")
     for r in rows:
         smaller = row(r["contracts"] // 10, r["workers"])
         growth = f"{r['seconds'] / smaller['seconds']:.1f}" if smaller else "-"
         one = row(r["contracts"], 1)
         speedup = f"{one['seconds'] / r['seconds']:.2f}" if r["workers"] == 2 and one else "-"
+        dunning = f"{r['dunning_seconds']:.2f} ({r['dunning_overdue']})" if "dunning_seconds" in r else "-"
         print(f"{r['contracts']:>10} {r['workers']:>7} {r['seconds']:>8.2f} {r['contracts_per_s']:>12.0f} "
-              f"{growth:>14} {speedup:>12} {r['peak_rss_mb']:>12.0f} {str(r['numbers_gap_free']):>9}")
+              f"{growth:>14} {speedup:>12} {r['peak_rss_mb']:>12.0f} {str(r['numbers_gap_free']):>9} {dunning:>20}")
     largest, smallest = max(args.sizes), min(args.sizes)
     big, small = row(largest, 1), row(smallest, 1)
     checks = []

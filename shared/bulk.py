@@ -14,6 +14,7 @@ object, or even a compiled multi-row INSERT, costs more per row than the databas
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import Table, insert
@@ -42,10 +43,15 @@ async def insert_many(session: AsyncSession, table: Table, rows: Sequence[dict[s
     defaults = {c.name: c.default.arg for c in table.columns
                 if c.name not in given and c.default is not None and c.default.is_scalar}
     names = given + tuple(defaults)
-    processors = _column_processors(table, names, dialect)
-    tail = tuple(defaults.values())
-    records = [tuple(value if p is None or value is None else p(value)
-                     for p, value in zip(processors, (*(row[n] for n in given), *tail))) for row in rows]
+    processed = [(i, p) for i, p in enumerate(_column_processors(table, names, dialect)) if p is not None]
+    tail, get = list(defaults.values()), itemgetter(*given)
+    records = []
+    for row in rows:
+        values = [*get(row), *tail] if len(given) > 1 else [get(row), *tail]
+        for i, process in processed:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        records.append(tuple(values))
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=list(names))
