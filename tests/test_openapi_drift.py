@@ -36,7 +36,7 @@ IDEMPOTENCY = {
                              "extendComplaint", "answerComplaint", "createWebhookEndpoint",
                              "rotateWebhookEndpointSecret"}},
     "billing": {"required": {"createCreditNote"},
-                "optional": {"createWebhookEndpoint", "rotateWebhookEndpointSecret"}},
+                "optional": {"createBillingRun", "createWebhookEndpoint", "rotateWebhookEndpointSecret"}},
 }
 
 
