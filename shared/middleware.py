@@ -23,6 +23,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _RID = REQUEST_ID_HEADER.lower().encode()
+MAX_AUTHORIZATION = 8 * 1024  # a bearer JWT is well under 2 KB; a larger one is not ours
+MAX_HEADERS = 16 * 1024  # all request headers together
 
 
 class _TooLarge(HTTPException):
@@ -39,7 +41,8 @@ class EdgeMiddleware:
     """- takes the caller's `X-Request-ID` (or makes one), exposes it to logs and outgoing calls,
       and echoes it on the response;
     - refuses bodies over `max_bytes` with 413 `payload_too_large`, by Content-Length or while
-      streaming (R-T11: input is bounded);
+      streaming (R-T11: input is bounded), and an Authorization header over 8 KB or headers over
+      16 KB in all with 431 `request_header_fields_too_large`, before any token is looked at;
     - counts requests and their latency by route template (bounded label values);
     - writes one access-log line per request (`support.access`): method, route template, status,
       duration, request id and the caller's token `sub` when it was authenticated. No I/O but
@@ -61,12 +64,22 @@ class EdgeMiddleware:
         start = time.perf_counter()
         rid = None
         too_large = False
+        header_bytes, big_authorization = 0, False
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value) + 4
             if name == _RID:
                 rid = value.decode("latin-1")[:128]
             elif name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 too_large = True
+            elif name == b"authorization" and len(value) > MAX_AUTHORIZATION:
+                big_authorization = True
         rid = rid or uuid.uuid4().hex
+        if big_authorization or header_bytes > MAX_HEADERS:
+            what = (f"the Authorization header exceeds {MAX_AUTHORIZATION} bytes" if big_authorization
+                    else f"the request headers exceed {MAX_HEADERS} bytes")
+            await self._refuse(send, rid, 431, "request_header_fields_too_large", what)
+            self._observe(scope, 431, time.perf_counter() - start, rid)
+            return
         if too_large:  # refused before the app runs, still with the request id and counted
             await self._refuse(send, rid)
             self._observe(scope, 413, time.perf_counter() - start, rid)
@@ -120,10 +133,10 @@ class EdgeMiddleware:
                            "duration_ms": round(elapsed * 1000, 3), "request_id": rid,
                            "sub": getattr(principal, "sub", None)})
 
-    async def _refuse(self, send: Send, rid: str) -> None:
-        body = json.dumps({"error": "payload_too_large",
-                           "detail": f"request body exceeds {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
+    async def _refuse(self, send: Send, rid: str, status: int = 413, code: str = "payload_too_large",
+                      detail: str | None = None) -> None:
+        body = json.dumps({"error": code, "detail": detail or f"request body exceeds {self.max_bytes} bytes"}).encode()
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (_RID, rid.encode("latin-1"))]})
         await send({"type": "http.response.body", "body": body})

@@ -64,5 +64,8 @@ def install_error_handlers(app: FastAPI) -> None:
             log.exception("unhandled error", extra={"path": request.url.path})
         finally:
             request_id_var.reset(token)
+        # Starlette re-raises after this answer and the server then drops the connection: say so
+        # (`Connection: close`), so a keep-alive client opens a new one instead of failing its next request
+        headers = {"connection": "close", **({REQUEST_ID_HEADER: rid} if rid else {})}
         return JSONResponse({"error": "internal_error", "detail": "An unexpected error occurred; it has been logged."},
-                            status_code=500, headers={REQUEST_ID_HEADER: rid} if rid else None)
+                            status_code=500, headers=headers)

@@ -163,3 +163,36 @@ async def test_unexpected_exception_is_500_internal_error_with_the_request_id(ma
     assert "secret internal detail" not in response.text
     assert response.headers.get("x-request-id") == "rid-500"
     assert ("unhandled error", "rid-500") in recorder.seen
+
+
+async def test_after_a_500_the_next_request_on_the_same_client_is_served(settings, clock):
+    """Starlette re-raises after the 500 and the server drops the connection: the answer says
+    `Connection: close`, so a keep-alive client opens a new connection for its next request
+    instead of failing it (real uvicorn, one client)."""
+    from services.entitlements.main import create_app
+    from tests.support.served import Served
+
+    app = create_app(settings.model_copy(update={"relay_enabled": False}), clock=clock)
+    _add_failing_route(app)
+    async with Served(app, lifespan="on") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        for _ in range(3):
+            failed = await client.get("/test-only/boom")
+            assert (failed.status_code, failed.headers.get("connection")) == (500, "close")
+            assert failed.json()["error"] == "internal_error"
+            healthy = await client.get("/healthz")
+            assert healthy.status_code == 200
+
+
+async def test_oversized_headers_are_431_before_the_token_is_read(settings, clock, keys):
+    from services.entitlements.main import create_app
+    from tests.support.served import Served
+
+    app = create_app(settings.model_copy(update={"relay_enabled": False}), clock=clock)
+    async with Served(app, lifespan="on") as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+        big_token = await client.get("/v1/catalogue", headers={"authorization": "Bearer " + "a" * 9000})
+        assert (big_token.status_code, big_token.json()["error"]) == (431, "request_header_fields_too_large")
+        assert "Authorization" in big_token.json()["detail"]
+        many = await client.get("/healthz", headers={f"x-filler-{n}": "v" * 1000 for n in range(17)})
+        assert (many.status_code, many.json()["error"]) == (431, "request_header_fields_too_large")
+        fine = await client.get("/healthz", headers={"authorization": "Bearer " + "a" * 7000})
+        assert fine.status_code == 200  # the control: under the caps
