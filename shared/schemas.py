@@ -6,10 +6,15 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, Strict
 from pydantic.networks import validate_email
 
 T = TypeVar("T")
+
+# An integer in a request body as the contract says: a JSON integer, never `false` or `12.0`
+# coerced (pydantic's lax mode turns `[false]` into `[0]`); bounds are added where it is used.
+StrictInt = Annotated[int, Strict()]
+TermMonths = Annotated[int, Strict(), Field(ge=1, le=120, description="Months of a contract term.")]
 
 
 @lru_cache(maxsize=8192)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.entitlements.errors import InvalidNip
@@ -14,7 +14,7 @@ from services.entitlements.statuses import (
     TerminationReason, UpgradeStatus,
 )
 from shared.nip import normalize_nip
-from shared.schemas import Email, MoneyStr, NonNegativeMoney, StrictModel
+from shared.schemas import Email, MoneyStr, NonNegativeMoney, StrictInt, StrictModel, TermMonths
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Id = str
@@ -45,24 +45,24 @@ class CalendarSpec(StrictModel):
 
 class ReactionSpec(StrictModel):
     mode: Literal["business_hours", "business_days_round_the_clock"]
-    target_minutes: int | None = Field(default=None, gt=0)
-    estimate_minutes: int | None = Field(default=None, gt=0)
-    limit_minutes: int | None = Field(default=None, gt=0)
+    target_minutes: StrictInt | None = Field(default=None, gt=0, le=100_000)
+    estimate_minutes: StrictInt | None = Field(default=None, gt=0, le=100_000)
+    limit_minutes: StrictInt | None = Field(default=None, gt=0, le=100_000)
     contractual: bool = True
 
 
 class QuotaSpec(StrictModel):
     period: Literal["month", "term"]
-    limit: int = Field(ge=0)
+    limit: StrictInt = Field(ge=0, le=1_000_000)
     unit: str = Field(min_length=1, max_length=20)
-    max_per_record: int | None = Field(default=None, gt=0)
+    max_per_record: StrictInt | None = Field(default=None, gt=0, le=1_000_000)
 
 
 class PlanTerms(StrictModel):
     """Everything a plan version fixes; editing any of it publishes a new version."""
 
     name: str = Field(min_length=1, max_length=200)
-    rank: int = Field(ge=0)
+    rank: StrictInt = Field(ge=0, le=1000)
     purchasable: bool = True
     price_net: NonNegativeMoney = Field(description="Monthly net price in PLN.")
     priority: Literal["normal", "high"] = "normal"
@@ -72,7 +72,7 @@ class PlanTerms(StrictModel):
     reaction: ReactionSpec
     quotas: dict[str, QuotaSpec] = Field(default_factory=dict)
     overage_prices: dict[str, NonNegativeMoney] = Field(default_factory=dict)
-    limits: dict[str, int] = Field(default_factory=dict)
+    limits: dict[str, Annotated[int, Strict(), Field(ge=0, le=1_000_000)]] = Field(default_factory=dict)
 
 
 class PlanIn(PlanTerms):
@@ -87,7 +87,7 @@ class ProductIn(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     licence_product: str = Field(min_length=1, max_length=64)
     free_plan: str | None = None
-    term_months: list[int] = Field(min_length=1)
+    term_months: list[TermMonths] = Field(min_length=1, max_length=24)
 
 
 class ProductFile(ProductIn):
@@ -198,7 +198,7 @@ class PurchaseIn(StrictModel):
     plan_id: str = Field(min_length=1, max_length=64)
     mode: ContractMode
     licence: LicenceRef
-    term_months: int = Field(gt=0, le=120)
+    term_months: TermMonths
     payment_method: PaymentMethod
     billing: BillingDetails
     order_ref: str | None = Field(default=None, max_length=200)

@@ -81,3 +81,22 @@ async def test_new_terms_reach_existing_contracts_one_month_after_publication_R_
     clock.advance(timedelta(days=30))
     [item] = (await shop.get("/v1/customers/cust-1/entitlements")).json()["entitlements"]
     assert item["plan"]["version"] == 2
+
+
+async def test_catalogue_integers_are_strict_and_bounded_so_no_edit_can_stop_sales(admin, shop):
+    """`[false]` was read as `[0]`: every purchase then failed `term_not_offered`. Booleans, floats
+    and out-of-range integers are refused, naming the field; the product still sells."""
+    product = {"name": "Wsparcie Office 365", "licence_product": "office365", "free_plan": "o365-free"}
+    for terms in ([False], [12.0], [0], [121], ["12"], []):
+        refused = await admin.put("/v1/products/office365-support", json={**product, "term_months": terms})
+        assert refused.status_code == 422, (terms, refused.text)
+        assert any("term_months" in f["field"] for f in refused.json()["fields"]), refused.json()
+    from tests.entitlements.helpers import buy
+
+    assert (await buy(shop)).status_code == 201  # the product still sells: nothing was changed
+
+
+async def test_a_plan_version_past_any_integer_column_is_422_not_500(shop):
+    for version in ("9223372036854775808", "35466059448977171296693518336", "2147483648"):
+        response = await shop.get("/v1/plans/o365-standard", params={"version": version})
+        assert (response.status_code, response.json()["error"]) == (422, "validation_error"), version

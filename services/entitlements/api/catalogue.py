@@ -40,7 +40,8 @@ async def list_products(uow: UoW, _: scoped(CATALOGUE_READ)) -> list[ProductOut]
             response_model=PlanOut, summary="A plan's terms (latest or a given version)",
             responses=error_responses(Forbidden, PlanNotFound))
 async def get_plan(plan_id: str, uow: UoW, _: scoped(CATALOGUE_READ),
-                   version: int | None = Query(default=None, ge=1, description="A past version; default latest.")
+                   version: int | None = Query(default=None, ge=1, le=2**31 - 1,
+                                               description="A past version; default latest.")
                    ) -> PlanOut:
     return plan_out(await CatalogueService(uow).plan(plan_id, version))
 
