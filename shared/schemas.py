@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, Strict
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, Strict, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic.networks import validate_email
 
 T = TypeVar("T")
@@ -32,10 +34,31 @@ class Email(EmailStr):  # type: ignore[misc,valid-type]
         return _normalised_email(input_value)
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab, LF, CR; lone surrogates; U+FFFE, U+FFFF):
+# text holding one could be stored and numbered on an invoice whose KSeF XML can then never be
+# written, or break a mail header. Refused, never stripped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(value: Any) -> Any:
+    """`value` (a str, or a list of them) unchanged, or a validation error naming the character."""
+    for text in (value if isinstance(value, list) else (value,)):
+        if isinstance(text, str) and (bad := _NOT_XML.search(text)) is not None:
+            raise PydanticCustomError("invalid_character", "contains the character U+{code}, which documents, "
+                                      "e-mail and XML cannot carry", {"code": f"{ord(bad.group()):04X}"})
+    return value
+
+
 class StrictModel(BaseModel):
-    """Request bodies: unknown fields are rejected (422 `unknown_field`)."""
+    """Request bodies: unknown fields are rejected (422 `unknown_field`), and no text field may
+    hold a character XML cannot carry (422 naming the field)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _xml_safe_text(cls, value: Any) -> Any:
+        return xml_safe(value)
 
 
 class Page(BaseModel, Generic[T]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.entitlements.errors import InvalidNip
@@ -13,6 +13,7 @@ from services.entitlements.statuses import (
     ContractMode, ContractStatus, DispositionInstruction, EntitlementSource, EntitlementStatus, PaymentMethod,
     TerminationReason, UpgradeStatus,
 )
+from shared.address import POSTAL_CODE, Address, parse_one_line
 from shared.nip import normalize_nip
 from shared.schemas import Email, MoneyStr, NonNegativeMoney, StrictInt, StrictModel, TermMonths
 
@@ -174,9 +175,19 @@ class Person(StrictModel):
 
 
 class BillingDetails(StrictModel):
+    """The buyer on every invoice (R-B10). The address is Polish: `street`, `postal_code` and `city`,
+    or `address` as one line that holds all three (`ul. Prosta 1, 00-001 Warszawa`); the answer
+    always carries both forms."""
+
     name: str = Field(min_length=1, max_length=300)
     nip: str = Field(description="Polish tax id; checksum validated (422 `invalid_nip`).")
-    address: str = Field(min_length=1, max_length=500, description="One line, e.g. `ul. Prosta 1, 00-001 Warszawa`.")
+    address: str | None = Field(default=None, min_length=1, max_length=500,
+                                description="One line, `street, NN-NNN city`, e.g. `ul. Prosta 1, 00-001 Warszawa`; "
+                                            "or leave it out and give `street`, `postal_code` and `city`.")
+    street: str | None = Field(default=None, min_length=1, max_length=200)
+    postal_code: str | None = Field(default=None, pattern=POSTAL_CODE, description="`NN-NNN`.")
+    city: str | None = Field(default=None, min_length=1, max_length=100)
+    country: Literal["PL"] = Field(default="PL", description="Buyers with a Polish address only, for now.")
     email: Email
     payment_instrument: str | None = Field(
         default=None, min_length=1, max_length=100,
@@ -191,6 +202,33 @@ class BillingDetails(StrictModel):
             return normalize_nip(value)
         except ValueError as exc:
             raise PydanticCustomError(InvalidNip.code, "invalid NIP: {reason}", {"reason": str(exc)}) from None
+
+    @field_validator("address")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and parse_one_line(value) is None:
+            raise PydanticCustomError("invalid_address", "an address is `street, NN-NNN city` (e.g. `ul. Prosta 1, "
+                                      "00-001 Warszawa`), or give street, postal_code and city")
+        return value
+
+    @model_validator(mode="after")
+    def _both_forms(self) -> "BillingDetails":
+        parts = (self.street, self.postal_code, self.city)
+        if all(parts):
+            line = Address(*parts).line()  # type: ignore[arg-type]
+            if self.address is not None and parse_one_line(self.address) != Address(*parts):  # type: ignore[arg-type]
+                raise ValueError(f"address {self.address!r} and street/postal_code/city ({line!r}) disagree; "
+                                 "send one form")
+            self.address = line
+        elif any(parts):
+            raise ValueError("street, postal_code and city go together (or send address as one line)")
+        elif self.address is None:
+            raise ValueError("the buyer's address is required: street, postal_code and city, or address")
+        else:
+            parsed = parse_one_line(self.address)
+            assert parsed is not None  # checked by _one_line
+            self.street, self.postal_code, self.city = parsed.street, parsed.postal_code, parsed.city
+        return self
 
 
 class PurchaseIn(StrictModel):

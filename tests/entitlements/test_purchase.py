@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.entitlements.helpers import buy, purchase_body
+from tests.entitlements.helpers import VALID_NIP, buy, purchase_body
 
 
 async def test_addon_purchase_registers_licence_and_creates_pending_contract_R_E2(shop, receiver):
@@ -163,3 +163,37 @@ async def test_customer_cannot_buy(api):
     response = await buy(customer)
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
+
+
+async def test_text_that_xml_cannot_carry_is_refused_naming_the_field_not_stripped(shop):
+    """A buyer's name with a control character was issued on an invoice whose KSeF XML could then
+    never be written (R-B10): refused at the purchase, 422 naming the field."""
+    for bad in ("Acme\u0001Ltd", "Acme\u0000Ltd", "Acme\u000bLtd", "Acme\ufffeLtd"):
+        body = purchase_body(billing={"name": bad, "nip": VALID_NIP, "address": "ul. Prosta 1, 00-001 Warszawa",
+                                      "email": "faktury@contoso.pl"})
+        response = await shop.post("/v1/purchases", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert response.status_code == 422, (repr(bad), response.text)
+        assert [f["field"] for f in response.json()["fields"]] == ["body.billing.name"], response.json()
+    fine = purchase_body(billing={"name": "Zażółć\tgęślą jaźń sp. z o.o.", "nip": VALID_NIP,
+                                  "address": "ul. Prosta 1, 00-001 Warszawa", "email": "faktury@contoso.pl"})
+    assert (await shop.post("/v1/purchases", json=fine, headers={"Idempotency-Key": str(uuid.uuid4())})
+            ).status_code == 201
+
+
+async def test_an_address_without_postal_code_and_city_is_refused_and_a_structured_one_kept_R_B10(shop):
+    one_line = purchase_body(billing={"name": "Contoso", "nip": VALID_NIP, "address": "ul. Prosta 1",
+                                      "email": "faktury@contoso.pl"})
+    refused = await shop.post("/v1/purchases", json=one_line, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert refused.status_code == 422 and [f["field"] for f in refused.json()["fields"]] == ["body.billing.address"]
+    bad_code = purchase_body(billing={"name": "Contoso", "nip": VALID_NIP, "street": "ul. Prosta 1",
+                                      "postal_code": "00001", "city": "Warszawa", "email": "faktury@contoso.pl"})
+    refused = await shop.post("/v1/purchases", json=bad_code, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert refused.status_code == 422 and [f["field"] for f in refused.json()["fields"]] == [
+        "body.billing.postal_code"]
+    structured = purchase_body(billing={"name": "Contoso", "nip": VALID_NIP, "street": "ul. Prosta 1",
+                                        "postal_code": "00-001", "city": "Warszawa", "email": "faktury@contoso.pl"})
+    bought = await shop.post("/v1/purchases", json=structured, headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert bought.status_code == 201, bought.text
+    billing = bought.json()["billing"]
+    assert (billing["address"], billing["street"], billing["postal_code"], billing["city"]) == (
+        "ul. Prosta 1, 00-001 Warszawa", "ul. Prosta 1", "00-001", "Warszawa")

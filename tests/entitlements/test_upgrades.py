@@ -69,7 +69,7 @@ async def test_only_an_active_contract_is_upgraded(shop, service):
     contract = (await shop.post("/v1/purchases", json={
         "customer_id": "c", "plan_id": "o365-standard", "mode": "addon",
         "licence": {"product": "office365", "reference": "pending"}, "term_months": 1, "payment_method": "card",
-        "billing": {"name": "X", "nip": "1234563218", "address": "A", "email": "x@example.com"}},
+        "billing": {"name": "X", "nip": "1234563218", "address": "ul. A 1, 00-001 Warszawa", "email": "x@example.com"}},
         headers={"Idempotency-Key": "pending-upgrade"})).json()
     response = await shop.post(f"/v1/contracts/{contract['id']}/upgrade", json={"plan_id": "o365-advanced"})
     assert (response.status_code, response.json()["error"]) == (409, "invalid_transition")

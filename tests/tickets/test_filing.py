@@ -118,3 +118,18 @@ async def test_customers_file_for_themselves_only(world):
     assert response.status_code == 404
     own = world.tickets("customer", customer_id="cust-1")
     assert (await world.file(client=own)).status_code == 201
+
+
+async def test_a_ticket_with_characters_xml_cannot_carry_is_refused_naming_the_field(world):
+    """NUL and other C0 controls would fail on PostgreSQL (500) or in the acknowledgement mail:
+    422 naming the field; tab and newlines are text."""
+    await world.contract()
+    for field, value in (("subject", "Teams\u0000calls"), ("description", "Calls drop\u0001 after five minutes "
+                                                                           "every time since Monday.")):
+        refused = await world.file(**{field: value})
+        assert refused.status_code == 422, refused.text
+        assert [f["field"] for f in refused.json()["fields"]] == [f"body.{field}"]
+    contact = await world.file(contact={"name": "Anna\u0007Nowak", "email": "anna@contoso.pl"})
+    assert [f["field"] for f in contact.json()["fields"]] == ["body.contact.name"]
+    fine = await world.file(description="Since Monday:\n\tevery Teams call drops after about five minutes.")
+    assert fine.status_code == 201, fine.text

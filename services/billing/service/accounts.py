@@ -3,7 +3,6 @@ upgrade supplement (R-B7) and overage waiting for the next invoice (R-B8)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
@@ -19,23 +18,25 @@ from services.billing.service.price_schedule import PriceScheduleService, fee_li
 from services.billing.service.prices import APPLIED, PENDING
 from services.billing.settings import BillingSettings
 from services.billing.statuses import ChargeStatus, InvoicePurpose
+from shared.address import parse_one_line
 from shared.auth import Principal
 from shared.clock import local_date
 from shared.ids import new_id
 from shared.queries import found
 from shared.uow import UnitOfWork
 
-_POSTAL = re.compile(r"^(?P<street>.*?)[,\s]+(?P<code>\d{2}-\d{3})\s+(?P<city>.+)$")
 UNITS = {"minute": "min", "session": "szt.", "month": "mies."}
 
 
 def buyer_of(billing: dict[str, Any]) -> dict[str, Any]:
-    """The buyer as an invoice names it (R-B10): the shop's one-line address split into street,
-    postal code and city where it has the Polish form `…, 00-000 City`."""
-    address = str(billing.get("address", "")).strip()
-    m = _POSTAL.match(address)
-    street, code, city = (m.group("street").strip(" ,"), m.group("code"), m.group("city").strip()) if m else (
-        address, "", "")
+    """The buyer as an invoice names it (R-B10): the structured address entitlements sends, or
+    (events from before it did) its one-line address split into street, postal code and city."""
+    if billing.get("street") and billing.get("postal_code") and billing.get("city"):
+        street, code, city = billing["street"], billing["postal_code"], billing["city"]
+    else:
+        address = str(billing.get("address", "")).strip()
+        parsed = parse_one_line(address)
+        street, code, city = (parsed.street, parsed.postal_code, parsed.city) if parsed else (address, "", "")
     return {"name": billing["name"], "nip": billing["nip"], "street": street, "postal_code": code, "city": city,
             "email": billing.get("email")}
 
