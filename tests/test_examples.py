@@ -507,7 +507,8 @@ def _error_codes() -> set[str]:
         todo += cls.__subclasses__()
     # rendered by shared/errors.py's handlers, and the validation code a schema registers
     return codes | {"validation_error", "unknown_field", "invalid_json", "invalid_nip", "not_found",
-                    "method_not_allowed", "payload_too_large", "unsupported_media_type", "internal_error"}
+                    "method_not_allowed", "payload_too_large", "unsupported_media_type", "internal_error",
+                    "request_header_fields_too_large"}
 
 
 def _event_types() -> set[str]:
