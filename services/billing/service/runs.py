@@ -119,7 +119,8 @@ class BillingRuns:
             await session.flush()
             await repo.insert_rows(session, BillingRunChunk, [
                 {"run_id": run.id, "seq": n, "from_contract": low, "to_contract": high, "size": size,
-                 "state": ChunkState.PENDING, "lease_until": FREE} for n, (low, high, size) in enumerate(ranges)])
+                 "state": ChunkState.PENDING, "lease_until": FREE, "figures": {}}
+                for n, (low, high, size) in enumerate(ranges)])
             uow.wake(RUN_LOOP)
             await uow.commit()
             return run
