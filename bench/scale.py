@@ -74,8 +74,8 @@ def _drain(bench: common.Bench, env: dict[str, str], workers: int, db: common.Be
     seconds = max(r["drained_at"] for r in reports) - started  # the last worker found nothing left
     figures = bench.run(db.fetchvals({
         "status": f"SELECT status FROM billing_run WHERE id = '{run_id}'",
-        "invoiced": f"SELECT sum(invoiced) FROM billing_run_chunk WHERE run_id = '{run_id}'",
-        "looked_at": f"SELECT sum(contracts) FROM billing_run_chunk WHERE run_id = '{run_id}'",
+        "invoiced": f"SELECT sum((figures->>'invoiced')::int) FROM billing_run_chunk WHERE run_id = '{run_id}'",
+        "looked_at": f"SELECT sum((figures->>'contracts')::int) FROM billing_run_chunk WHERE run_id = '{run_id}'",
         "invoices": "SELECT count(*) FROM invoice",
         "numbers_gap_free": "SELECT max(last) = (SELECT count(*) FROM invoice) FROM invoice_counter",
     }))

@@ -272,15 +272,8 @@ class BillingRunChunk(SQLModel, table=True):
     lease_until: datetime = Field(sa_type=UTCDateTime)  # free to take from then on
     lease_token: str | None = Field(default=None, max_length=40)
     worker: str | None = Field(default=None, max_length=120)
-    # the figures (BillingRunFigures), written with the chunk's invoices
-    contracts: int = 0
-    invoiced: int = 0
-    already_invoiced: int = 0
-    not_in_term: int = 0
-    failed: int = 0
-    charges_now: int = 0
-    charges_scheduled: int = 0
-    charges_manual: int = 0
+    # what it did (service/run_chunk.py `Figures`), written with its invoices
+    figures: dict[str, int] = Field(default_factory=dict, sa_type=JSONType)
     one_by_one: bool = False  # the set-based transaction failed; its contracts were invoiced one by one
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

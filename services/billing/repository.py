@@ -295,13 +295,14 @@ async def claim_chunk(session: AsyncSession, now: datetime, lease_until: datetim
     return (await session.execute(stmt2)).scalar_one()
 
 
-async def finish_chunk(session: AsyncSession, chunk_id: int, token: str, figures: dict[str, int | bool],
-                       now: datetime) -> bool:
+async def finish_chunk(session: AsyncSession, chunk_id: int, token: str, figures: dict[str, int],
+                       one_by_one: bool, now: datetime) -> bool:
     """Marks the chunk done with its figures, only while the lease is still ours (a worker whose
     lease ran out and was taken again commits nothing)."""
     done = await session.execute(update(BillingRunChunk).where(
         BillingRunChunk.id == chunk_id, BillingRunChunk.lease_token == token,
-        BillingRunChunk.state == ChunkState.PENDING).values(state=ChunkState.DONE, done_at=now, **figures))
+        BillingRunChunk.state == ChunkState.PENDING).values(state=ChunkState.DONE, done_at=now, figures=figures,
+                                                            one_by_one=one_by_one))
     return done.rowcount == 1  # type: ignore[attr-defined]
 
 

@@ -8,9 +8,7 @@ PostgreSQL it is skipped — except under CI=true or REQUIRE_POSTGRES=1, where i
 
 from __future__ import annotations
 
-import base64
 import os
-import secrets
 import time
 import uuid
 from datetime import datetime, timezone
@@ -18,12 +16,10 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from tests.support.databases import postgres_available, skip_or_fail_without_postgres
 from tests.e2e.harness import REPO, Platform
-from tests.support.served import Served
+from tests.support.crm import WebhookReceiver, crm  # noqa: F401 - the package's `crm` fixture
 
 ARTIFACTS = REPO / "test-artifacts"
 TIMINGS_FILE = ARTIFACTS / "e2e-timings.txt"
@@ -46,33 +42,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
 
 
-class WebhookReceiver:
-    """Stands in for the CRM: records every webhook POSTed to `/hooks/<name>`, raw (name, body,
-    headers). `secret` is the one configured statically (`BILLING_WEBHOOKS`, hook `billing`);
-    endpoints registered through the webhook endpoints API get their own."""
-
-    def __init__(self) -> None:
-        self.secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        self.received: list[tuple[str, bytes, dict[str, str]]] = []
-        app = FastAPI()
-
-        @app.post("/hooks/{name}")
-        async def hook(name: str, request: Request) -> JSONResponse:
-            self.received.append((name, await request.body(), dict(request.headers)))
-            return JSONResponse({"ok": True})
-
-        self.served = Served(app)
-
-    def url(self, name: str = "crm") -> str:
-        return f"{self.served.base_url}/hooks/{name}"
-
-
-@pytest.fixture(scope="package")
-async def crm() -> AsyncIterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    await receiver.served.start()
-    yield receiver
-    await receiver.served.stop()
 
 
 @pytest.fixture(scope="package")

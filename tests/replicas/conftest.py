@@ -11,7 +11,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from tests.e2e.conftest import WebhookReceiver
+from tests.support.crm import WebhookReceiver, crm  # noqa: F401 - the package's `crm` fixture
 from tests.e2e.harness import Platform
 from tests.support.databases import postgres_available, skip_or_fail_without_postgres
 
@@ -20,14 +20,6 @@ REPLICA_ENV = {
     # lease so a SIGKILLed replica's chunk is taken again within seconds
     "BILLING_BILLING_RUN_CHUNK_SIZE": "25", "BILLING_BILLING_RUN_LEASE": "3", "BILLING_BILLING_RUN_INTERVAL": "0.5",
 }
-
-
-@pytest.fixture(scope="package")
-async def crm() -> AsyncIterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    await receiver.served.start()
-    yield receiver
-    await receiver.served.stop()
 
 
 @pytest.fixture(scope="package")

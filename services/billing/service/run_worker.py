@@ -145,8 +145,8 @@ class RunWorker:
     async def _record(self, uow, run: BillingRun, chunk: BillingRunChunk, outcome: Outcome, *,  # type: ignore[no-untyped-def]
                       one_by_one: bool) -> None:
         now = self.wall.now()
-        if not await repo.finish_chunk(uow.session, chunk.id, chunk.lease_token,
-                                       {**outcome.figures.as_columns(), "one_by_one": one_by_one}, now):
+        if not await repo.finish_chunk(uow.session, chunk.id, chunk.lease_token, outcome.figures.as_columns(),
+                                       one_by_one, now):
             raise LeaseLost()
         await repo.insert_rows(uow.session, BillingRunFailure, [
             {"run_id": run.id, "contract_id": contract_id, "reason": reason, "occurred_at": now}

@@ -76,7 +76,7 @@ class RunReport:
 def report_of(run: BillingRun, chunks: Sequence[BillingRunChunk], failures: Sequence[BillingRunFailure]) -> RunReport:
     figures, done = Figures(), [c for c in chunks if c.state == ChunkState.DONE]
     for chunk in done:
-        figures.add(Figures(**{name: getattr(chunk, name) for name in Figures.__dataclass_fields__}))
+        figures.add(Figures(**chunk.figures))
     return RunReport(run, figures, done=sum(c.size for c in done), chunks_done=len(done),
                      chunks_retaken=sum(1 for c in chunks if c.attempts > 1),
                      chunks_one_by_one=sum(1 for c in chunks if c.one_by_one), failures=list(failures))
@@ -119,7 +119,8 @@ class BillingRuns:
             await session.flush()
             await repo.insert_rows(session, BillingRunChunk, [
                 {"run_id": run.id, "seq": n, "from_contract": low, "to_contract": high, "size": size,
-                 "state": ChunkState.PENDING, "lease_until": FREE} for n, (low, high, size) in enumerate(ranges)])
+                 "state": ChunkState.PENDING, "lease_until": FREE, "figures": {}}
+                for n, (low, high, size) in enumerate(ranges)])
             uow.wake(RUN_LOOP)
             await uow.commit()
             return run

@@ -11,6 +11,7 @@ Create Date: 2026-12-04
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import shared.columns
 
@@ -52,9 +53,8 @@ def upgrade() -> None:
     sa.Column('lease_until', shared.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lease_token', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('worker', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
-    *[sa.Column(name, sa.Integer(), nullable=False) for name in (
-        'contracts', 'invoiced', 'already_invoiced', 'not_in_term', 'failed', 'charges_now', 'charges_scheduled',
-        'charges_manual')],
+    sa.Column('figures', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+              nullable=False),
     sa.Column('one_by_one', sa.Boolean(), nullable=False),
     sa.Column('done_at', shared.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['billing_run.id'], ),
@@ -84,7 +84,8 @@ def upgrade() -> None:
                               sqlite_where=sa.text("status IN ('open', 'partially_paid')"))
     with op.batch_alter_table('billing_account', schema=None) as batch_op:
         batch_op.create_index('ix_billing_account_not_good', ['contract_id'], unique=False,
-                              postgresql_where=sa.text("standing <> 'good'"), sqlite_where=sa.text("standing <> 'good'"))
+                              postgresql_where=sa.text("standing <> 'good'"),
+                              sqlite_where=sa.text("standing <> 'good'"))
 
 
 def downgrade() -> None:
