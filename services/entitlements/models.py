@@ -16,6 +16,7 @@ from shared.columns import EnumText, JSONType, Money, UTCDateTime
 from shared.metadata import service_metadata
 
 _LIVE_SQL = text("status IN (" + ", ".join(f"'{status}'" for status in LIVE_STATUSES) + ")")
+_SCHEDULED_SQL = text(f"termination_scheduled_on IS NOT NULL AND {_LIVE_SQL.text}")
 
 
 class Product(SQLModel, table=True):
@@ -74,6 +75,11 @@ class Contract(SQLModel, table=True):
         # purchases cannot both win.
         Index("uq_contract_live_licence_product", "licence_id", "product_id", unique=True,
               postgresql_where=_LIVE_SQL, sqlite_where=_LIVE_SQL),
+        # The expiry run's two index ranges (service/expiry.py): live contracts by term end, and
+        # live contracts with a termination scheduled, by its date.
+        Index("ix_contract_live_ends_on", "ends_on", "id", postgresql_where=_LIVE_SQL, sqlite_where=_LIVE_SQL),
+        Index("ix_contract_live_termination_scheduled", "termination_scheduled_on", "id",
+              postgresql_where=_SCHEDULED_SQL, sqlite_where=_SCHEDULED_SQL),
     )
 
     id: str = Field(primary_key=True, max_length=40)

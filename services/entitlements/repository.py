@@ -103,11 +103,20 @@ async def list_contracts(session: AsyncSession, *, customer_id: str | None, stat
                              customer_id=customer_id, status=status)
 
 
-async def contracts_due_to_end(session: AsyncSession, as_of: date) -> Sequence[Contract]:
-    """Live contracts whose term ended before `as_of`, or whose scheduled termination is due."""
-    stmt = (select(Contract).where(Contract.status.in_(LIVE_STATUSES))
-            .where((Contract.ends_on < as_of) | (Contract.termination_scheduled_on <= as_of))
-            .order_by(Contract.id).with_for_update(skip_locked=True))
+async def contracts_due_to_end(session: AsyncSession, as_of: date, *, scheduled: bool, limit: int
+                               ) -> Sequence[Contract]:
+    """A chunk of live contracts due to end by `as_of`, claimed with SKIP LOCKED so several
+    replicas share a run: with `scheduled`, those whose scheduled termination is due
+    (`ix_contract_live_termination_scheduled`), else those whose term ended before `as_of`
+    (`ix_contract_live_ends_on`). Both are index ranges, in index order."""
+    live = Contract.status.in_(LIVE_STATUSES)
+    if scheduled:
+        column = Contract.termination_scheduled_on
+        stmt = select(Contract).where(live, column.is_not(None), column <= as_of)
+    else:
+        column = Contract.ends_on
+        stmt = select(Contract).where(live, column < as_of)
+    stmt = stmt.order_by(column, Contract.id).limit(limit).with_for_update(skip_locked=True)
     return (await session.execute(stmt)).scalars().all()
 
 

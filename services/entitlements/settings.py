@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.nip import normalize_nip
@@ -25,6 +25,9 @@ class EntitlementsSettings(ServiceSettings):
     auto_terminate_when_terminable: bool = False
     # R-E9: days after expiry/termination to return or delete personal data.
     data_disposition_days: int = 14
+    # Contracts per transaction of the expiry run (each chunk claimed with SKIP LOCKED; a run
+    # takes chunks until none is due).
+    expiry_chunk_size: int = Field(default=500, ge=1)
     # R-E7: the seller's named representative on every contract.
     seller_representative_name: str = "Support Desk"
     seller_representative_email: str = "support@example.com"

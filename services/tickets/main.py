@@ -12,8 +12,7 @@ from services.tickets.clients import EntitlementsClient
 from services.tickets.events import build_inbox
 from services.tickets.mailer import mail_sinks
 from services.tickets.metrics import register as register_metrics
-from services.tickets.service.monitor import SLA_LOOP, SlaMonitor
-from services.tickets.service.tickets import TicketService
+from services.tickets.service.monitor import SLA_LOOP, scan as sla_scan_as_of
 from services.tickets.settings import TicketsSettings
 from services.tickets.smtp_listener import smtp_listener
 from shared.app import create_service_app
@@ -39,13 +38,11 @@ def create_app(settings: TicketsSettings | None = None, *, clock: Clock | None =
     listener = smtp_listener(runtime, settings, entitlements)  # incoming mail (None when disabled)
 
     async def sla_scan() -> int:
-        """One SLA scan (several replicas are safe: rows are claimed with SKIP LOCKED). Its work
-        comes with time (deadlines passing), so the loop waits for its interval after every scan
-        (0: idle) unless a commit wakes it (`uow.wake(SLA_LOOP)`)."""
-        async with runtime.work() as uow:
-            await SlaMonitor(TicketService(uow, settings, entitlements), settings.sla_warning_ratio).scan(
-                runtime.clock.now())
-            await uow.commit()
+        """One SLA scan: every ticket whose SLA instant has come, in chunks claimed with SKIP
+        LOCKED (several replicas share it). Its work comes with time (deadlines passing), so the
+        loop waits for its interval after every scan (0: idle) unless a commit wakes it
+        (`uow.wake(SLA_LOOP)`)."""
+        await sla_scan_as_of(runtime, runtime.clock.now(), entitlements=entitlements)
         return 0
 
     runtime.background_loop(SLA_LOOP, sla_scan, settings.sla_scan_interval)

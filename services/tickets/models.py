@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from services.tickets.statuses import (
@@ -15,9 +15,15 @@ from shared.columns import EnumText, JSONType, UTCDateTime
 from shared.metadata import service_metadata
 
 
+_NEXT_CHECK = text("sla_next_check_at IS NOT NULL")
+
+
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
-    __table_args__ = (Index("ix_ticket_queue", "status", "queue_key"),)
+    __table_args__ = (Index("ix_ticket_queue", "status", "queue_key"),
+                      # the SLA scan's index range (service/monitor.py); only tickets with a check to come
+                      Index("ix_ticket_sla_next_check", "sla_next_check_at", postgresql_where=_NEXT_CHECK,
+                            sqlite_where=_NEXT_CHECK))
 
     id: str = Field(primary_key=True, max_length=40)
     customer_id: str = Field(max_length=100, index=True)
@@ -41,6 +47,9 @@ class Ticket(SQLModel, table=True):
     first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sla_warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sla_breached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The next instant the SLA scan must look at this ticket: its warning instant, else its
+    # reaction deadline; None when no reaction clock runs (service/sla_schedule.py)
+    sla_next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sla_excused: bool = False  # breach inside a force-majeure or security-pause window (R-T6, R-T10)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

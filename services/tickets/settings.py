@@ -22,6 +22,9 @@ class TicketsSettings(ServiceSettings):
     reopen_days: int = 14  # a resolved ticket may be reopened within this many days
     sla_warning_ratio: float = 0.75  # warn at 75 % of the reaction target used
     sla_scan_interval: float = 60.0  # background scan period (0 disables it)
+    # tickets per transaction of a scan (each chunk claimed with SKIP LOCKED; a scan takes chunks
+    # until none is due)
+    sla_scan_chunk_size: int = Field(default=500, ge=1)
     max_attachment_bytes: int = 512 * 1024
     min_description_chars: int = 20  # R-T1: a ticket needs a detailed description
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.entitlements.api.deps import Contracts, contract_out, scoped
 from services.entitlements.errors import (
@@ -15,6 +15,7 @@ from services.entitlements.schemas import (
     AsOfIn, ContractOut, ExpireRunOut, HistoryEntryOut, PurchaseIn, ReasonIn, RepresentativesIn, TerminateIn,
     TransferIn,
 )
+from services.entitlements.service.expiry import expire_run as run_expiry
 from services.entitlements.statuses import ContractStatus
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, Unprocessable, error_responses
 from shared.web.idempotency import IdempotencyRequired
@@ -115,9 +116,10 @@ async def terminate(contract_id: str, body: TerminateIn, contracts: Contracts,
 @router.post("/contracts/expire-run", operation_id="expireContracts", response_model=ExpireRunOut,
              summary="Expire contracts past their term; apply scheduled terminations (R-E1)",
              responses=error_responses(Forbidden))
-async def expire_run(body: AsOfIn, contracts: Contracts, principal: scoped(CONTRACTS_MANAGE)) -> ExpireRunOut:
-    expired, terminated = await contracts.expire_run(body.as_of, principal.sub)
-    return ExpireRunOut(as_of=body.as_of, expired=expired, terminated=terminated)
+async def expire_run(body: AsOfIn, request: Request, principal: scoped(CONTRACTS_MANAGE)) -> ExpireRunOut:
+    # chunk after chunk, each in its own unit of work (service/expiry.py)
+    result = await run_expiry(request.app.state.runtime, body.as_of, principal.sub)
+    return ExpireRunOut(as_of=body.as_of, expired=result.expired, terminated=result.terminated)
 
 
 @router.post("/contracts/{contract_id}/transfer", operation_id="transferContract", response_model=ContractOut,

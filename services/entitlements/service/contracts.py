@@ -276,19 +276,18 @@ class ContractService:
                                      {"ended_on": ended_on.isoformat(), "data_disposition_due_on": due.isoformat(),
                                       **({"note": note} if note else {})})
 
-    async def expire_run(self, as_of: date, actor: str) -> tuple[list[str], list[str]]:
-        """R-E1: contracts past their term expire; scheduled terminations take effect."""
-        expired, terminated = [], []
-        for contract in await repo.contracts_due_to_end(self.session, as_of):
-            if contract.termination_scheduled_on is not None and contract.termination_scheduled_on <= as_of \
-                    and contract.termination_scheduled_on <= contract.ends_on:
-                reason = await self._scheduled_reason(contract)
-                await self._end(contract, "terminate", contract.termination_scheduled_on, reason, actor, None)
-                terminated.append(contract.id)
-            elif contract.ends_on < as_of:
-                await self._end(contract, "expire", contract.ends_on, "term_ended", actor, None)
-                expired.append(contract.id)
-        return expired, terminated
+    async def end_when_due(self, contract: Contract, as_of: date, actor: str) -> str | None:
+        """R-E1: a contract past its term expires; a scheduled termination that is due takes
+        effect (when it comes before the term's end). Returns `expired`, `terminated` or None."""
+        if contract.termination_scheduled_on is not None and contract.termination_scheduled_on <= as_of \
+                and contract.termination_scheduled_on <= contract.ends_on:
+            reason = await self._scheduled_reason(contract)
+            await self._end(contract, "terminate", contract.termination_scheduled_on, reason, actor, None)
+            return "terminated"
+        if contract.ends_on < as_of:
+            await self._end(contract, "expire", contract.ends_on, "term_ended", actor, None)
+            return "expired"
+        return None
 
     async def _scheduled_reason(self, contract: Contract) -> str:
         for entry in reversed(await repo.history(self.session, contract.id)):

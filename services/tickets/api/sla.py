@@ -7,10 +7,10 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel
 
-from services.tickets.api.deps import Tickets, scoped
+from services.tickets.api.deps import scoped
 from services.tickets.errors import EntitlementsUnavailable, UnknownProduct
 from services.tickets.schemas.tickets import SlaPreviewOut
-from services.tickets.service.monitor import SlaMonitor
+from services.tickets.service.monitor import scan as scan_as_of
 from services.tickets.service.sla import due_times, explain
 from shared.errors import Forbidden, error_responses
 from shared.roles import TICKETS_READ, TICKETS_SUPERVISE
@@ -48,6 +48,7 @@ class ScanOut(BaseModel):
              description="Each warning (75 % of the target used, only while the plan's hours are open) and each "
                          "breach is raised once. A background scheduler runs the same scan.",
              responses=error_responses(Forbidden))
-async def scan(body: ScanIn, tickets: Tickets, _: scoped(TICKETS_SUPERVISE)) -> ScanOut:
-    result = await SlaMonitor(tickets, tickets.settings.sla_warning_ratio).scan(body.as_of)
+async def scan(body: ScanIn, request: Request, _: scoped(TICKETS_SUPERVISE)) -> ScanOut:
+    state = request.app.state  # the scan takes chunks, each in its own unit of work
+    result = await scan_as_of(state.runtime, body.as_of, entitlements=state.entitlements)
     return ScanOut(as_of=result.as_of, warned=result.warned, breached=result.breached)

@@ -45,13 +45,21 @@ async def history(session: AsyncSession, ticket_id: str) -> Sequence[TicketEvent
     return (await session.execute(stmt)).scalars().all()
 
 
-async def awaiting_reaction(session: AsyncSession, *, limit: int = 500) -> Sequence[Ticket]:
-    """Tickets whose reaction clock may warn or breach: no first response yet, not paused,
-    not finished. Claimed with SKIP LOCKED so several replicas scan without double work."""
+async def due_for_sla_check(session: AsyncSession, as_of: datetime, *, limit: int) -> Sequence[Ticket]:
+    """A chunk of the tickets whose next SLA instant has come (`ix_ticket_sla_next_check`, an index
+    range), soonest first, claimed with SKIP LOCKED so several replicas share one scan."""
     stmt = (select(Ticket)
-            .where(Ticket.first_response_at.is_(None), Ticket.status.in_(("new", "open")),
-                   Ticket.sla_breached_at.is_(None))
-            .order_by(Ticket.reaction_due_at).limit(limit).with_for_update(skip_locked=True))
+            .where(Ticket.sla_next_check_at.is_not(None), Ticket.sla_next_check_at <= as_of)
+            .order_by(Ticket.sla_next_check_at).limit(limit).with_for_update(skip_locked=True))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def pauses_of(session: AsyncSession, ticket_ids: Sequence[str]) -> Sequence[TicketPause]:
+    """The pauses of many tickets in one query, in order per ticket."""
+    if not ticket_ids:
+        return []
+    stmt = (select(TicketPause).where(TicketPause.ticket_id.in_(list(ticket_ids)))
+            .order_by(TicketPause.ticket_id, TicketPause.id))
     return (await session.execute(stmt)).scalars().all()
 
 
@@ -65,8 +73,10 @@ async def unreacted_of_customer(session: AsyncSession, customer_id: str) -> Sequ
     return (await session.execute(stmt)).scalars().all()
 
 
-async def outages_covering(session: AsyncSession, at: datetime) -> Sequence[OutageWindow]:
-    stmt = select(OutageWindow).where(OutageWindow.starts_at <= at, OutageWindow.ends_at > at)
+async def outages_covering(session: AsyncSession, start: datetime, end: datetime | None = None
+                           ) -> Sequence[OutageWindow]:
+    """Windows covering the instant `start`, or any instant of [start, end]."""
+    stmt = select(OutageWindow).where(OutageWindow.starts_at <= (end or start), OutageWindow.ends_at > start)
     return (await session.execute(stmt)).scalars().all()
 
 

@@ -21,6 +21,7 @@ from services.tickets.service import policy as policies
 from services.tickets.service.contacts import ticket_contact
 from services.tickets.service.queue import queue_key
 from services.tickets.service.sla import due_times
+from services.tickets.service.sla_schedule import warning_at
 from services.tickets.settings import TicketsSettings
 from shared.atomic_create import Event, Row
 from shared.auth import Principal
@@ -105,6 +106,7 @@ async def prepare_filing(settings: TicketsSettings, entitlements: EntitlementsCl
     policy = policies.snapshot(entitlement)
     out_of_scope, note = policies.scope(policy, data.category)
     due = due_times(policy, now)
+    warn = warning_at(policy, now, (), settings.sla_warning_ratio)  # the first SLA instant (monitor.py)
     values = dict(
         id=new_id("tkt"), customer_id=data.customer_id, product_id=data.product,
         licence_reference=policy["licence"], subject=data.subject, description=data.description,
@@ -114,6 +116,7 @@ async def prepare_filing(settings: TicketsSettings, entitlements: EntitlementsCl
         accepted_at=now, reaction_due_at=due.reaction_due_at, limit_due_at=due.limit_due_at,
         updated_at=now, queue_key="", first_response_at=None, sla_warned_at=None, sla_breached_at=None,
         sla_excused=False, resolved_at=None, closed_at=None,
+        sla_next_check_at=min(warn, due.reaction_due_at),
     )
     # Built as a plain, unvalidated view (every value comes from validated input or from here);
     # the sort key needs the other values first.

@@ -35,6 +35,7 @@ async def apply_plan_change(tickets: TicketService, *, customer_id: str, contrac
         due = due_times(new, ticket.accepted_at, pauses)
         ticket.reaction_due_at, ticket.limit_due_at = due.reaction_due_at, due.limit_due_at
         ticket.priority = policies.queue_priority(new)
+        await tickets.reschedule_sla(ticket, pauses)  # an earlier (or later) warning and deadline
         if ticket.assignee is None and new["tam"]:
             ticket.assignee = new["tam"].get("email")  # R-T8: Advanced tickets go to the TAM
         await tickets.record(ticket, "plan_changed", "entitlements", {

@@ -22,6 +22,7 @@ from services.tickets.service.filing import (
 )
 from services.tickets.service.queue import QueuePage, queue_key, sla_state as sla_state_of
 from services.tickets.service.sla import due_times, explain
+from services.tickets.service.sla_schedule import awaiting_reaction, next_check
 from services.tickets.settings import TicketsSettings
 from services.tickets.statuses import TicketStatus
 from shared.auth import Principal
@@ -124,11 +125,29 @@ class TicketService:
 
     # ---- history and messages ----------------------------------------------------------------
 
-    async def record(self, ticket: Ticket, kind: str, actor: str, data: dict[str, Any] | None = None) -> None:
+    async def record(self, ticket: Ticket, kind: str, actor: str, data: dict[str, Any] | None = None, *,
+                     flush: bool = True) -> None:
         ticket.updated_at = self.now()
         ticket.queue_key = queue_key(ticket)
+        self._keep_sla_check(ticket)
         self.session.add(TicketEvent(ticket_id=ticket.id, at=self.now(), kind=kind, actor=actor, data=data or {}))
-        await self.session.flush()
+        if flush:
+            await self.session.flush()
+
+    def _keep_sla_check(self, ticket: Ticket) -> None:
+        """Whatever changed, a ticket whose reaction clock stopped has no SLA instant, and one whose
+        clock runs has one (now, when unknown: the next scan stores the real one). The changes that
+        move the clock store the real instant themselves (`reschedule_sla`)."""
+        if not awaiting_reaction(ticket):
+            ticket.sla_next_check_at = None
+        elif ticket.sla_next_check_at is None:
+            ticket.sla_next_check_at = self.now()
+
+    async def reschedule_sla(self, ticket: Ticket, pauses: Sequence[tuple[datetime, datetime]] | None = None) -> None:
+        """Stores the ticket's next SLA instant (service/sla_schedule.py) after its clock changed."""
+        if pauses is None:
+            pauses = await self.pause_intervals(ticket) if awaiting_reaction(ticket) else []
+        ticket.sla_next_check_at = next_check(ticket, pauses, self.settings.sla_warning_ratio)
 
     async def _flush_message(self, ticket: Ticket, author: str, kind: str, visibility: str, body: str, channel: str,
                              attachments: list[AttachmentIn] = ()  # type: ignore[assignment]
@@ -214,9 +233,11 @@ class TicketService:
         if pause is not None:
             pause.ended_at = self.now()
             await self.session.flush()
-        due = due_times(ticket.policy, ticket.accepted_at, await self.pause_intervals(ticket))
+        pauses = await self.pause_intervals(ticket)
+        due = due_times(ticket.policy, ticket.accepted_at, pauses)
         ticket.reaction_due_at, ticket.limit_due_at = due.reaction_due_at, due.limit_due_at
         await self._set_status(ticket, "open", actor, reaction_due_at=due.reaction_due_at.isoformat())
+        await self.reschedule_sla(ticket, pauses)
 
     async def resolve(self, ticket_id: str, principal: Principal, note: str | None) -> Ticket:
         ticket = await self.visible(ticket_id, principal, for_update=True)
@@ -243,6 +264,7 @@ class TicketService:
                                    f"is possible for {self.settings.reopen_days} days")
         ticket.resolved_at = None
         await self._set_status(ticket, "open", actor, reopened=True)
+        await self.reschedule_sla(ticket)
         return ticket
 
     async def close(self, ticket_id: str, principal: Principal) -> Ticket:
