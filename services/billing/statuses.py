@@ -79,12 +79,10 @@ class PaymentSource(StrEnum):
 class RunStatus(StrEnum):
     """A billing run (R-B11): `running` while any chunk waits, then `finished`."""
 
-    RUNNING = "running"
-    FINISHED = "finished"
+    RUNNING, FINISHED = "running", "finished"
 
 
 class ChunkState(StrEnum):
     """A billing run's chunk: a range of contracts invoiced in one transaction by any replica."""
 
-    PENDING = "pending"
-    DONE = "done"
+    PENDING, DONE = "pending", "done"
