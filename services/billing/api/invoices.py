@@ -9,8 +9,6 @@ from fastapi.responses import Response
 
 from services.billing.api.deps import invoice_out, scoped, settings_of
 from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditable
-from services.billing.ksef import render_fa3
-from services.billing.pdf import render_pdf
 from services.billing.schemas import CreditNoteIn, InvoiceOut
 from services.billing.service.invoicing import InvoicingService
 from shared.errors import Forbidden, IdempotencyKeyRequired, IdempotencyKeyReused, error_responses
@@ -54,6 +52,8 @@ def _filename(number: str, ext: str) -> str:
             responses={**error_responses(Forbidden, InvoiceNotFound),
                        200: binary_response("application/pdf", "The PDF.")})
 async def invoice_pdf(invoice_id: str, uow: ReadUoW, request: Request, principal: scoped(BILLING_READ)) -> Response:
+    from services.billing.pdf import render_pdf  # fpdf2 + fontTools + Pillow: loaded at the first PDF (idle RSS)
+
     invoice, doc = await InvoicingService(uow, settings_of(request)).document(invoice_id, principal)
     return Response(render_pdf(doc), media_type="application/pdf",
                     headers={"content-disposition": f'inline; filename="{_filename(invoice.number, "pdf")}"'})
@@ -64,6 +64,8 @@ async def invoice_pdf(invoice_id: str, uow: ReadUoW, request: Request, principal
             responses={**error_responses(Forbidden, InvoiceNotFound),
                        200: binary_response("application/xml", "FA(3) XML.")})
 async def invoice_xml(invoice_id: str, uow: ReadUoW, request: Request, principal: scoped(BILLING_READ)) -> Response:
+    from services.billing.ksef import render_fa3  # ksef-client + lxml + the XSD: loaded at the first XML
+
     invoice, doc = await InvoicingService(uow, settings_of(request)).document(invoice_id, principal)
     return Response(render_fa3(doc), media_type="application/xml",
                     headers={"content-disposition": f'attachment; filename="{_filename(invoice.number, "xml")}"'})
