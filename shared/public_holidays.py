@@ -13,17 +13,29 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Mapping
-
-import holidays as holidays_lib
 
 __all__ = ["is_business_day", "public_holidays"]
 
 
+def _package() -> ModuleType:
+    """The `holidays` package (its country tables and dateutil), imported at the first calendar
+    rather than at start-up: it is a few MB of every idle process."""
+    import holidays
+
+    return holidays
+
+
+def __getattr__(name: str) -> object:  # PEP 562: `holidays_lib`, the package, loaded when asked for
+    if name == "holidays_lib":
+        return _package()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @lru_cache(maxsize=64)
 def _holidays(country: str, year: int) -> Mapping[date, str]:
-    found = dict(holidays_lib.country_holidays(country, years=year))
+    found = dict(_package().country_holidays(country, years=year))
     if country.upper() in ("PL", "POL") and year >= 2025 and date(year, 12, 24) not in found:
         found[date(year, 12, 24)] = "Christmas Eve"
     return MappingProxyType(found)
