@@ -12,6 +12,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -326,3 +327,19 @@ def test_billing_run_from_the_command_line_reports_and_refuses_a_far_period(tmp_
     far = supportctl("billing", "run", "--period", "2027-05", "--as-of", "2026-11-30T12:00:00+01:00",
                      "--data-dir", str(tmp_path))
     assert far.returncode == 2 and "invalid_period" in far.stderr
+
+
+def test_the_scheduled_runs_need_no_dates_and_default_to_now(tmp_path):
+    """What the CronJobs run (k8s/base/batch): the billing run of the current month (R-B11, inside
+    R-B4's window on the 1st), the dunning run (R-B5) and the expiry run (R-E1), each as of now."""
+    assert supportctl("migrate", "--data-dir", str(tmp_path)).returncode == 0
+    month = datetime.now(ZoneInfo("Europe/Warsaw")).strftime("%Y-%m")
+    ran = supportctl("billing", "run", "--data-dir", str(tmp_path))
+    assert ran.returncode == 0, ran.stderr
+    assert "0 invoiced" in ran.stderr and month in ran.stderr
+    dunning = supportctl("billing", "dunning", "--data-dir", str(tmp_path))
+    assert dunning.returncode == 0 and "0 overdue, 0 terminable, 0 settled" in dunning.stderr, dunning.stderr
+    expiry = supportctl("contracts", "expire", "--data-dir", str(tmp_path))
+    assert expiry.returncode == 0 and "0 expired, 0 terminated" in expiry.stderr, expiry.stderr
+    bad = supportctl("contracts", "expire", "--as-of", "tomorrow", "--data-dir", str(tmp_path))
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr

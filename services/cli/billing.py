@@ -8,7 +8,7 @@ billing replicas; their relay delivers the events and their charge runner submit
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -33,13 +33,23 @@ def _as_of(text: str) -> datetime:
     return value
 
 
+def _month_of(instant: datetime) -> str:
+    """The billing period (R-B11: a calendar month) an instant falls in, in the business time zone."""
+    from shared.clock import local_date
+
+    return local_date(instant).strftime("%Y-%m")
+
+
 @billing_app.command("run")
-def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY-MM."),
-                as_of: str = typer.Option(..., "--as-of", help="The instant the run is for (ISO 8601 with zone)."),
+def billing_run(period: Optional[str] = typer.Option(None, help="The month to invoice, YYYY-MM (default: the "
+                                                                 "month --as-of falls in, Europe/Warsaw)."),
+                as_of: Optional[str] = typer.Option(None, "--as-of", help="The instant the run is for (ISO 8601 "
+                                                                           "with zone; default: now)."),
                 data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=PREPARED_DATA_DIR_HELP)) -> None:
     """Invoice every active contract for PERIOD (idempotent; charges follow R-B4's window): starts
     the run (or joins the one running), works on its chunks beside the billing replicas, and draws
-    its progress from the run's record."""
+    its progress from the run's record. Without options it bills the current month now, as the
+    month-end CronJob does on the 1st (k8s/base/batch)."""
     from services.billing.main import create_app  # noqa: F401 - registers the models
     from services.billing.service.run_worker import RunWorker
     from services.billing.service.runs import BillingRuns
@@ -48,7 +58,8 @@ def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY
     from shared.runtime import Runtime
 
     prepared_data_dir(data_dir, "billing run")
-    instant = _as_of(as_of)
+    instant = _as_of(as_of) if as_of else datetime.now(timezone.utc)
+    period = period or _month_of(instant)
     settings = BillingSettings()
 
     async def _run() -> None:
@@ -80,6 +91,33 @@ def billing_run(period: str = typer.Option(..., help="The month to invoice, YYYY
     except DomainError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from None
+
+
+@billing_app.command("dunning")
+def billing_dunning(as_of: Optional[str] = typer.Option(None, "--as-of", help="The instant the run is for (ISO 8601 "
+                                                                             "with zone; default: now)."),
+                    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=PREPARED_DATA_DIR_HELP)) -> None:
+    """Flag late payers per contract (R-B5, R-B6), the code behind `POST /v1/dunning-runs`, on the
+    billing database directly; the running billing replicas relay the events. The daily CronJob."""
+    from services.billing.main import create_app  # noqa: F401 - registers the models
+    from services.billing.service.dunning import DunningRun
+    from services.billing.settings import BillingSettings
+    from shared.runtime import Runtime
+
+    prepared_data_dir(data_dir, "billing dunning")
+    instant = _as_of(as_of) if as_of else datetime.now(timezone.utc)
+    settings = BillingSettings()
+
+    async def _run() -> None:
+        runtime = Runtime(settings)
+        try:
+            result = await DunningRun(runtime, settings).run(instant)
+        finally:
+            await runtime.db.dispose()
+        console.print(f"dunning as of {instant.isoformat()}: {len(result.overdue)} overdue, "
+                      f"{len(result.terminable)} terminable, {len(result.settled)} settled")
+
+    asyncio.run(_run())
 
 
 @billing_app.command("reprice")

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from services import registry
 from services.cli.billing import billing_app
+from services.cli.contracts import contracts_app
 from services.cli.volume import volume_app
 from services.cli.devenv import (
     PREPARED_DATA_DIR_HELP, apply_dev_defaults, mailsink_port, nearest_data_dir, paysandbox_port, prepared_data_dir,
@@ -26,6 +27,7 @@ app = typer.Typer(help="Run, migrate and operate the support-contracts platform.
 catalogue_app = typer.Typer(help="Catalogue operations.", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(billing_app, name="billing")
+app.add_typer(contracts_app, name="contracts")
 app.add_typer(volume_app, name="volume")
 console = Console(stderr=True, soft_wrap=True)
 
