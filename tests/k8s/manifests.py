@@ -214,8 +214,13 @@ def _prefix_of(prefix: str, path: str) -> bool:
     return [e for e in path.split("/") if e][:len(elements)] == elements
 
 
+# `supportctl GROUP …` batch commands → the service whose settings (and database) they load.
+BATCH_COMMANDS = {"billing": "billing", "contracts": "entitlements"}
+
+
 def supportctl_services(container: dict[str, Any], known: list[str]) -> list[str]:
-    """The services whose settings a `supportctl` container loads: `serve NAME` one, `migrate` all."""
+    """The services whose settings a `supportctl` container loads: `serve NAME` one, `migrate` all,
+    a batch command (`billing run`, `contracts expire`) its service's."""
     command = [*container.get("command", []), *container.get("args", [])]
     if not command or command[0] != "supportctl":
         return []
@@ -223,4 +228,6 @@ def supportctl_services(container: dict[str, Any], known: list[str]) -> list[str
         return [command[2]]
     if command[1] == "migrate":
         return [command[2]] if len(command) > 2 else list(known)
+    if command[1] in BATCH_COMMANDS:  # the CronJobs' runs (k8s/base/batch)
+        return [BATCH_COMMANDS[command[1]]]
     raise AssertionError(f"a container runs `{' '.join(command)}`: teach tests/k8s which settings it loads")
