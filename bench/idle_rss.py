@@ -69,6 +69,13 @@ def environment(data: Path, ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def measure(service: str, settle: float) -> tuple[float, float]:
     """(VmRSS, VmHWM) in MB of `service` started idle."""
     taken: set[int] = set()
@@ -83,15 +90,10 @@ def measure(service: str, settle: float) -> tuple[float, float]:
         try:
             url = f"http://127.0.0.1:{ports[service]}/healthz"
             deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
+            while not _healthy(url):
                 if process.poll() is not None:
                     raise RuntimeError(f"{service} exited with {process.returncode}:\n"
                                        f"{process.stderr.read().decode() if process.stderr else ''}")
-                try:
-                    if httpx.get(url, timeout=1.0).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{service} did not answer {url} within {STARTUP_TIMEOUT:.0f} s")
                 time.sleep(0.2)
