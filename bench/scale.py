@@ -111,7 +111,7 @@ def _empty(bench: common.Bench, db: common.BenchDatabase) -> None:
 
 
 def _run(args: argparse.Namespace, bench: common.Bench) -> int:
-    from services.cli.volume import load_billing
+    from services.cli.volume.billing import load_billing
     from shared.devkeys import ensure_dev_keys
 
     keys = ensure_dev_keys(bench.temp_dir("scale-keys-"))

@@ -16,7 +16,7 @@ from services.billing.models import metadata as billing_metadata
 from services.billing.service.run_worker import RunWorker
 from services.billing.service.runs import BillingRuns
 from services.billing.settings import BillingSettings
-from services.cli.volume import load_billing
+from services.cli.volume.billing import load_billing
 from shared.clock import FixedClock
 from shared.runtime import Runtime
 

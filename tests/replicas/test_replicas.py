@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.cli.volume import load_billing
+from services.cli.volume.billing import load_billing
 from tests.e2e import steps
 from tests.e2e.harness import CARD_OK, Platform, next_month_first, period_of, until, warsaw_today
 

@@ -19,13 +19,12 @@ from typing import Any, Optional
 
 import typer
 
+from services.cli.volume.app import asyncpg_dsn, volume_app
+
 PLANS = (("o365-standard", "Office 365 — Standard", 9900, 60), ("o365-advanced", "Office 365 — Advanced", 29900, 30),
          ("o365-free", "Office 365 — Free", 0, 10))
 BATCH = 20_000
 CARD_OK, IBAN_OK = "4242424242424242", "PL61109010140000071219812874"  # the payment sandbox's test instruments
-
-volume_app = typer.Typer(help="Load volume data for benches and trials.", no_args_is_help=True)
-
 
 def _contract_id(n: int) -> str:
     return f"ctr_vol{n:012d}"
@@ -101,8 +100,5 @@ def volume_billing(contracts: int = typer.Option(10_000, min=1, max=2_000_000, h
     from services.billing.settings import BillingSettings
 
     url = database_url or BillingSettings().database_url
-    if not url.startswith("postgresql"):
-        raise typer.BadParameter("COPY needs PostgreSQL (postgresql+asyncpg://…)", param_hint="--database-url")
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    counts = asyncio.run(load_billing(dsn, contracts, seed=seed))
+    counts = asyncio.run(load_billing(asyncpg_dsn(url), contracts, seed=seed))
     typer.echo(", ".join(f"{n} {table}" for table, n in counts.items()))
