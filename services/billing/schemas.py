@@ -115,9 +115,11 @@ class DunningRunOut(BaseModel):
 
 
 class ChargeRunOut(BaseModel):
-    submitted: int
-    reconciled: int
-    failed: int
+    submitted: int = Field(description="Charges sent to the provider that got an answer.")
+    reconciled: int = Field(description="Unknown outcomes the provider told us (looked up by idempotency key).")
+    failed: int = Field(description="Charges that failed before reaching the provider (no payment instrument).")
+    throttled: int = Field(description="Requests the provider refused for its rate limit (429); each is sent "
+                                       "again after its `Retry-After`.")
 
 
 class UsageIn(StrictModel):

@@ -34,6 +34,8 @@ class BillingSettings(ServiceSettings):
     payment_webhook_secret: str = Field(default="whsec_cGF5c2FuZGJveC1kZXYtd2ViaG9vay1zZWNyZXQtMDE=", repr=False)
     payment_provider_timeout: float = 5.0
     charge_interval: float = 5.0  # background charge runner period, seconds (0 disables it)
+    charge_batch: int = Field(100, ge=1, le=10_000)  # due charges one round claims (SKIP LOCKED)
+    charge_concurrency: int = Field(8, ge=1, le=64)  # requests to the provider in flight at once
     retry_after_days: list[int] = Field(default_factory=lambda: [1, 3])  # failed charges tried again
     charge_window_hours_before: int = 24  # R-B4: from 24 h before the end of the preceding month …
     charge_window_business_days: int = 3  # … through the third business day of the period

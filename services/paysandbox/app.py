@@ -8,7 +8,11 @@ otherwise); errors are `{error, detail}`.
 - `GET /v1/charges/{id}`, `GET /v1/charges?idempotency_key=…`: the charge, or 404 `not_found`.
 - Test controls: `POST /sandbox/charges/{id}/resend-webhook` (202: the last event again, same
   event id; 409 while pending or without `webhook_url`) and `GET /sandbox/webhook-deliveries`
-  (every attempt with its response code, optionally `?charge_id=`).
+  (every attempt with its response code, optionally `?charge_id=`); `GET /sandbox/limits` and
+  `PUT /sandbox/limits` (the rate limit, burst and answer delay, and since the last PUT how many
+  requests were throttled and the most creates in flight at once: see `limits`).
+- Over the rate limit every `/v1` route answers 429 `rate_limited` with `Retry-After` (whole
+  seconds) and does nothing.
 
 Run with lifespan on (uvicorn's default): shutdown cancels settlements and deliveries under way.
 State is in memory; a restart forgets every charge.
@@ -30,6 +34,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.paysandbox.delivery import WebhookSender
 from services.paysandbox.ledger import ChargeTerms, Ledger, SandboxCharge
+from services.paysandbox.limits import Limits, LimitsIn
 from services.paysandbox.scenarios import (
     InvalidCharge, check_currency, check_instrument, parse_amount, scenario_for,
 )
@@ -47,6 +52,9 @@ class SandboxSettings(BaseSettings):
     no_answer_delay: float = 30.0  # seconds the no-answer card's create response is withheld
     webhook_max_attempts: int = 8
     webhook_backoff_base: float = 0.5  # seconds before the 2nd attempt, doubling after each
+    rate_limit: float = 0.0  # API requests per second before 429 + Retry-After; 0: unlimited
+    rate_burst: int = 10  # requests allowed at once before the rate applies
+    response_delay: float = 0.0  # seconds each charge create is held back (to see concurrency)
 
 
 class ChargeIn(BaseModel):
@@ -59,9 +67,9 @@ class ChargeIn(BaseModel):
 
 
 class SandboxError(Exception):
-    def __init__(self, status_code: int, error: str, detail: str) -> None:
+    def __init__(self, status_code: int, error: str, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
-        self.status_code, self.error, self.detail = status_code, error, detail
+        self.status_code, self.error, self.detail, self.headers = status_code, error, detail, headers
 
 
 def create_app(settings: SandboxSettings) -> FastAPI:
@@ -70,6 +78,7 @@ def create_app(settings: SandboxSettings) -> FastAPI:
         sender = WebhookSender(settings.webhook_url, settings.webhook_secret,
                                max_attempts=settings.webhook_max_attempts, backoff_base=settings.webhook_backoff_base)
     ledger = Ledger(settings.processing_delay, sender)
+    limits = Limits(settings.rate_limit, settings.rate_burst, settings.response_delay)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -86,11 +95,21 @@ def create_app(settings: SandboxSettings) -> FastAPI:
                                                                "characters is required")
         return key
 
-    app = FastAPI(title="Payment provider sandbox", lifespan=lifespan, dependencies=[Depends(authorised)])
+    def within_rate(request: Request) -> None:
+        if not request.url.path.startswith("/v1/"):
+            return  # the test controls are never throttled
+        wait = limits.take()
+        if wait is not None:
+            raise SandboxError(429, "rate_limited", f"too many requests: retry after {wait} s",
+                               headers={"retry-after": str(wait)})
+
+    app = FastAPI(title="Payment provider sandbox", lifespan=lifespan,
+                  dependencies=[Depends(authorised), Depends(within_rate)])
 
     @app.exception_handler(SandboxError)
     async def sandbox_error(_: Request, exc: SandboxError) -> JSONResponse:
-        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -99,6 +118,10 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     @app.post("/v1/charges", status_code=201)
     async def create_charge(body: ChargeIn, request: Request, key: str = Depends(idempotency_key)) -> Any:
         # `Depends` as a default: under postponed annotations a closure in Annotated is unresolvable
+        async with limits.serving():
+            return await _create(body, request, key)
+
+    async def _create(body: ChargeIn, request: Request, key: str) -> Any:
         try:
             check_currency(body.currency)
             check_instrument(body.method, body.instrument)
@@ -134,6 +157,15 @@ def create_app(settings: SandboxSettings) -> FastAPI:
             raise SandboxError(409, "charge_pending", "the charge has not settled: no event yet")
         ledger.resend(charge)
         return {"event_id": charge.last_event["id"]}
+
+    @app.get("/sandbox/limits")
+    async def get_limits() -> Any:
+        return limits.as_json()
+
+    @app.put("/sandbox/limits")
+    async def put_limits(body: LimitsIn) -> Any:
+        limits.configure(body)
+        return limits.as_json()
 
     @app.get("/sandbox/webhook-deliveries")
     async def webhook_deliveries(charge_id: str | None = None) -> Any:

@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from services.billing.payments.http_provider import HttpPaymentProvider
 from services.billing.payments.provider import (
-    ChargeRequest, InvalidWebhookSignature, PaymentMethod, ProviderRejected, ProviderUnavailable,
+    ChargeRequest, InvalidWebhookSignature, PaymentMethod, ProviderRejected, ProviderThrottled, ProviderUnavailable,
 )
 from services.paysandbox.app import SandboxSettings, create_app
 from tests.support.served import Served, free_port
@@ -240,6 +240,25 @@ async def test_requests_without_key_or_with_a_wrong_api_key_are_refused(world: W
         assert refused.value.code == "unauthorized"
     finally:
         await stranger.aclose()
+
+
+async def test_over_the_rate_limit_the_sandbox_answers_429_with_retry_after_and_creates_nothing(world: World) -> None:
+    assert (await world.control.put("/sandbox/limits", json={"rate_limit": 1, "rate_burst": 1})).status_code == 200
+    try:
+        first = await world.provider.create_charge(charge_request("k-rate-1", "4242424242424242"))
+        assert first.status == "pending"
+        with pytest.raises(ProviderThrottled) as throttled:
+            await world.provider.create_charge(charge_request("k-rate-2", "4242424242424242"))
+        assert throttled.value.retry_after >= 1  # whole seconds, as RFC 9110's delay-seconds
+        raw = await world.control.get("/v1/charges", params={"idempotency_key": "k-rate-2"})
+        assert (raw.status_code, raw.json()["error"]) == (429, "rate_limited")
+        assert int(raw.headers["retry-after"]) >= 1
+        limits = (await world.control.get("/sandbox/limits")).json()  # the test controls are never throttled
+        assert limits["throttled"] == 2
+        await asyncio.sleep(throttled.value.retry_after)
+        assert await world.provider.find_charge("k-rate-2") is None  # the refused create left nothing behind
+    finally:
+        await world.control.put("/sandbox/limits", json={})
 
 
 async def test_an_unreachable_provider_is_unknown_on_create_and_unavailable_on_find() -> None:

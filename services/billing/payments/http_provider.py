@@ -3,14 +3,17 @@
 Standard Webhooks (https://www.standardwebhooks.com) verified with the `standardwebhooks` package.
 
 Amounts travel as decimal strings ("123.45"), never floats. On create, an answer that leaves the
-outcome open (timeout, connection error, 429, 5xx) is a `Charge` with status `unknown`; any other
-4xx raises `ProviderRejected` with the provider's error code.
+outcome open (timeout, connection error, 5xx) is a `Charge` with status `unknown`; a 429 raises
+`ProviderThrottled` with the provider's `Retry-After` (RFC 9110: whole seconds or an HTTP date);
+any other 4xx raises `ProviderRejected` with the provider's error code.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 
 import httpx
@@ -18,8 +21,11 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.billing.payments.provider import (
     Charge, ChargeRequest, InvalidWebhookSignature, PaymentProviderError, ProviderEvent, ProviderRejected,
-    ProviderUnavailable,
+    ProviderThrottled, ProviderUnavailable,
 )
+
+DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 says nothing usable
+MAX_RETRY_AFTER = 300.0  # a longer wait is capped: the charge is simply tried again later
 
 
 class HttpPaymentProvider:
@@ -40,7 +46,9 @@ class HttpPaymentProvider:
                                                headers={"idempotency-key": request.idempotency_key})
         except httpx.TransportError:  # timeouts included: the charge may exist
             return unknown
-        if response.status_code == 429 or response.status_code >= 500:
+        if response.status_code == 429:
+            raise ProviderThrottled(retry_after(response))
+        if response.status_code >= 500:
             return unknown
         _raise_for_rejection(response)
         return _charge(response.json())
@@ -52,7 +60,9 @@ class HttpPaymentProvider:
             raise ProviderUnavailable(f"payment provider unreachable: {exc!r}") from exc
         if response.status_code == 404:
             return None
-        if response.status_code == 429 or response.status_code >= 500:
+        if response.status_code == 429:
+            raise ProviderThrottled(retry_after(response))
+        if response.status_code >= 500:
             raise ProviderUnavailable(f"payment provider answered {response.status_code}")
         _raise_for_rejection(response)
         return _charge(response.json())
@@ -70,6 +80,16 @@ class HttpPaymentProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def retry_after(response: httpx.Response) -> float:
+    """The seconds a 429 asks us to wait: `Retry-After` as delay-seconds or an HTTP date."""
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        seconds = float(value) if value.isdigit() else parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _raise_for_rejection(response: httpx.Response) -> None:

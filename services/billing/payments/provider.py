@@ -62,18 +62,28 @@ class ProviderUnavailable(PaymentProviderError):
     """The provider could not be asked (timeout, connection error, 5xx): try again later."""
 
 
+class ProviderThrottled(ProviderUnavailable):
+    """The provider refused the request for its rate limit (429) and did nothing: the same request
+    may be sent again, under the same key, once `retry_after` seconds have passed."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"payment provider rate limit: retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
 class InvalidWebhookSignature(PaymentProviderError):
     """A webhook whose signature is missing or wrong, or whose timestamp is outside tolerance."""
 
 
 class PaymentProvider(Protocol):
     async def create_charge(self, request: ChargeRequest) -> Charge:
-        """Starts a charge (normally `pending`). A timeout or connection error gives status
-        `unknown`, never an exception; a 4xx raises `ProviderRejected`."""
+        """Starts a charge (normally `pending`). A timeout, connection error or 5xx gives status
+        `unknown`, never an exception; a 429 raises `ProviderThrottled` (nothing was created);
+        any other 4xx raises `ProviderRejected`."""
 
     async def find_charge(self, idempotency_key: str) -> Charge | None:
         """What the provider knows under our key, None if nothing; raises `ProviderUnavailable`
-        when it cannot tell."""
+        (`ProviderThrottled` for a 429) when it cannot tell."""
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> ProviderEvent:
         """Verifies the Standard Webhooks signature and timestamp tolerance, then parses the

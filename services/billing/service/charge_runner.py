@@ -5,19 +5,28 @@ Nothing is charged twice: every attempt carries its own idempotency key, and a c
 `unknown` *before* the provider is asked, so a crash or a timeout between asking and recording
 leaves a charge that is reconciled with the provider (looked up by its key) before anything
 else is tried. Charges are leased with `SKIP LOCKED`, so several replicas can run this.
+
+A round claims up to `charge_batch` due charges and submits them `charge_concurrency` at a time.
+The provider's rate limit is respected: a 429 holds every submission of this runner for its
+`Retry-After` (`Throttle`) and the refused charge is sent again after the pause, under the same
+key; a pause longer than `MAX_PAUSE` gives the round's remaining charges back, due now, to be
+claimed by a later round (of any replica) once the pause is over.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Callable
 
 from services.billing import repository as repo
 from services.billing.models import Charge
 from services.billing.payments.provider import (
-    Charge as ProviderCharge, ChargeRequest, PaymentProvider, ProviderRejected, ProviderUnavailable,
+    Charge as ProviderCharge, ChargeRequest, PaymentProvider, ProviderRejected, ProviderThrottled, ProviderUnavailable,
 )
 from services.billing.service.collection import CollectionService
 from services.billing.settings import BillingSettings
@@ -28,6 +37,7 @@ log = logging.getLogger("billing.charges")
 
 LEASE = timedelta(minutes=2)
 RECONCILE_AFTER = timedelta(minutes=1)  # an unknown outcome is looked up again after this
+MAX_PAUSE = 10.0  # seconds a round waits out the provider's Retry-After; longer, and it gives its charges back
 
 
 @dataclass
@@ -35,27 +45,58 @@ class ChargeRunResult:
     submitted: int = 0
     reconciled: int = 0
     failed: int = 0
+    throttled: int = 0  # requests the provider refused for its rate limit (sent again after the pause)
+
+
+class Throttle:
+    """The provider's `Retry-After`, shared by this runner's concurrent submissions (real seconds:
+    it paces requests to the provider, it does not decide anything about the charges)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic, self._until = monotonic, 0.0
+
+    def hold(self, seconds: float) -> None:
+        self._until = max(self._until, self._monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self._until - self._monotonic())
+
+    async def passed(self, longest: float) -> bool:
+        """Waits out the pause if it ends within `longest` seconds (True); False if it is longer."""
+        while (left := self.remaining()) > 0:
+            if left > longest:
+                return False
+            await asyncio.sleep(left)
+        return True
 
 
 class ChargeRunner:
     def __init__(self, runtime: Runtime, settings: BillingSettings, provider: PaymentProvider) -> None:
         self.runtime, self.settings, self.provider = runtime, settings, provider
+        self.throttle = Throttle()
 
     async def run_round(self) -> int:
         """One round of the background loop: how many charges got an answer (0: idle)."""
         result = await self.run_due()
         return result.submitted + result.reconciled + result.failed
 
-    async def run_due(self, now: datetime | None = None, limit: int = 50) -> ChargeRunResult:
+    async def run_due(self, now: datetime | None = None, limit: int | None = None) -> ChargeRunResult:
         now = now or self.runtime.clock.now()
         result = ChargeRunResult()
+        if not await self.throttle.passed(MAX_PAUSE):
+            return result  # the provider asked for a longer pause: nothing is claimed until it is over
         async with self.runtime.db.transaction() as session:
-            ids = await repo.claim_due_charges(session, now, now + LEASE, limit)
-        for charge_id in ids:
-            try:
-                await self._one(charge_id, now, result)
-            except Exception:  # noqa: BLE001 - one bad charge must not stop the others
-                log.exception("charge %s could not be processed; it is retried after its lease", charge_id)
+            ids = await repo.claim_due_charges(session, now, now + LEASE, limit or self.settings.charge_batch)
+        slots = asyncio.Semaphore(self.settings.charge_concurrency)
+
+        async def one(charge_id: str) -> None:
+            async with slots:
+                try:
+                    await self._one(charge_id, now, result)
+                except Exception:  # noqa: BLE001 - one bad charge must not stop the others
+                    log.exception("charge %s could not be processed; it is retried after its lease", charge_id)
+
+        await asyncio.gather(*(one(charge_id) for charge_id in ids))
         return result
 
     async def _one(self, charge_id: str, now: datetime, result: ChargeRunResult) -> None:
@@ -64,11 +105,20 @@ class ChargeRunner:
             await uow.commit()
         if request is None:
             return
-        try:  # after commit: the attempt is on record before any money moves
-            answer = await self.provider.create_charge(request)
-        except ProviderRejected as exc:
-            answer = ProviderCharge(id=None, idempotency_key=request.idempotency_key, status="failed",
-                                    amount=request.amount, amount_paid=Decimal("0.00"), failure_code=exc.code)
+        while True:  # after commit: the attempt is on record before any money moves
+            if not await self.throttle.passed(MAX_PAUSE):
+                await self._give_back(charge_id, now)
+                return
+            try:
+                answer = await self.provider.create_charge(request)
+            except ProviderThrottled as exc:  # nothing was created: the same request again, after the pause
+                self.throttle.hold(exc.retry_after)
+                result.throttled += 1
+                continue
+            except ProviderRejected as exc:
+                answer = ProviderCharge(id=None, idempotency_key=request.idempotency_key, status="failed",
+                                        amount=request.amount, amount_paid=Decimal("0.00"), failure_code=exc.code)
+            break
         result.submitted += 1
         async with self.runtime.work() as uow:
             charge = await repo.charge(uow.session, charge_id=charge_id, for_update=True)
@@ -86,6 +136,11 @@ class ChargeRunner:
         if charge.status == "unknown":  # asked before, answer unknown: look it up first
             try:
                 known = await self.provider.find_charge(charge.idempotency_key)
+            except ProviderThrottled as exc:
+                self.throttle.hold(exc.retry_after)
+                result.throttled += 1
+                charge.locked_until = None  # looked up again by the first round after the pause
+                return None
             except ProviderUnavailable:
                 return None  # the provider cannot tell now: looked up again when the lease runs out
             if known is not None:
@@ -110,6 +165,15 @@ class ChargeRunner:
         return ChargeRequest(idempotency_key=charge.idempotency_key, amount=left, currency="PLN",
                              method=charge.method, instrument=account.payment_instrument,  # type: ignore[arg-type]
                              description=f"Faktura {invoice.number}", reference=invoice.id)
+
+    async def _give_back(self, charge_id: str, now: datetime) -> None:
+        """Every request for this charge was refused with a 429, so the provider holds nothing under
+        its key: it is scheduled again, due now, for the first round after the pause."""
+        async with self.runtime.work() as uow:
+            charge = await repo.charge(uow.session, charge_id=charge_id, for_update=True)
+            if charge is not None and charge.status == "unknown":
+                charge.status, charge.scheduled_for, charge.locked_until = ChargeStatus.SCHEDULED, now, None
+            await uow.commit()
 
     async def _apply(self, uow, charge: Charge, answer: ProviderCharge) -> None:  # type: ignore[no-untyped-def]
         if answer.status == "unknown":
