@@ -49,3 +49,9 @@ class BillingRunNotFound(NotFound, code="billing_run_not_found",
                          message="No such billing run."):
     pass
 
+
+
+class InvoiceNotExportable(Unprocessable, code="invoice_not_exportable",
+                           message="The invoice would not render as a valid KSeF FA(3) document, so it was not "
+                                   "issued and no number was used."):
+    pass

@@ -51,7 +51,10 @@ def render_fa3(doc: InvoiceDocument, *, system_info: str = "supportctl") -> byte
     if (doc.kind == "correction") != (doc.corrected is not None):
         raise ValueError(f"{doc.number}: a correcting invoice, and only one, names the invoice it corrects "
                          "(R-B10)")
-    root = etree.fromstring(invoice_to_xml(_invoice(doc), validate=False, facets=False))
+    try:
+        root = etree.fromstring(invoice_to_xml(_invoice(doc), validate=False, facets=False))
+    except etree.XMLSyntaxError as exc:  # text XML 1.0 cannot carry (a control character, U+FFFE …)
+        raise KsefSchemaError(f"not well-formed XML: {exc}") from exc
     ns = {"fa": etree.QName(root).namespace}
     root.find("fa:Naglowek/fa:DataWytworzeniaFa", ns).text = f"{doc.issue_date.isoformat()}T00:00:00Z"
     root.find("fa:Naglowek/fa:SystemInfo", ns).text = system_info

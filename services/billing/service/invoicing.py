@@ -1,7 +1,10 @@
 """Issuing invoices and credit notes (R-B3, R-B9, R-B10, R-B12).
 
 An invoice is issued whole in one transaction: number, lines and totals; it is never edited
-afterwards (only its payment state moves), and a mistake is corrected by a credit note.
+afterwards (only its payment state moves), and a mistake is corrected by a credit note. Before
+the transaction ends the document is rendered as FA(3) XML and validated against the XSD
+(`exportable`): one that could never be exported is not issued, and the rollback gives its
+number back (R-B9 gap-free).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any, Sequence
 
 from services.billing import repository as repo
 from services.billing.document import InvoiceDocument, document_of
-from services.billing.errors import CreditTooLarge, InvoiceNotFound, NotCreditable
+from services.billing.errors import CreditTooLarge, InvoiceNotExportable, InvoiceNotFound, NotCreditable
 from services.billing.models import BillingAccount, Invoice, InvoiceLine
 from services.billing.service.amounts import LineIn, compute
 from services.billing.settings import BillingSettings
@@ -115,18 +118,19 @@ class InvoicingService:
             payment_method=account.payment_method, net_total=amounts.net, vat_total=amounts.vat,
             gross_total=amounts.gross, per_rate=per_rate_rows(amounts.per_rate), status=InvoiceStatus.OPEN,
             created_at=self.uow.clock.now())
-        await self._write(invoice, amounts.lines)
+        await self._write(invoice, amounts.lines, None)
         self.uow.events.emit("invoice.issued", invoice_event(invoice), subject=invoice.id)
         return invoice
 
-    async def _write(self, invoice: Invoice, lines: Sequence[Any]) -> None:
+    async def _write(self, invoice: Invoice, lines: Sequence[Any], original: Invoice | None) -> None:
+        rows = [InvoiceLine(invoice_id=invoice.id, position=line.position, name=line.name, quantity=line.quantity,
+                            unit=line.unit, unit_net=line.unit_net, net=line.net, vat_rate=line.vat_rate,
+                            vat=line.vat, gross=line.gross, kind=line.kind, source_id=line.source_id,
+                            plan_id=line.plan_id) for line in lines]
+        exportable(document_of(invoice, rows, original))
         self.session.add(invoice)
         await self.session.flush()
-        self.session.add_all([InvoiceLine(invoice_id=invoice.id, position=line.position, name=line.name,
-                                          quantity=line.quantity, unit=line.unit, unit_net=line.unit_net,
-                                          net=line.net, vat_rate=line.vat_rate, vat=line.vat, gross=line.gross,
-                                          kind=line.kind, source_id=line.source_id, plan_id=line.plan_id)
-                                for line in lines])
+        self.session.add_all(rows)
         await self.session.flush()
 
     async def credit(self, invoice_id: str, reason: str, positions: dict[int, Decimal] | None,
@@ -186,12 +190,25 @@ class InvoicingService:
             vat_total=amounts.vat, gross_total=amounts.gross, per_rate=per_rate_rows(amounts.per_rate),
             status=InvoiceStatus.ISSUED, corrects_id=original.id, correction_reason=reason,
             created_at=self.uow.clock.now())
-        await self._write(note, amounts.lines)
+        await self._write(note, amounts.lines, original)
         if -amounts.gross >= left and original.status != InvoiceStatus.PAID:
             original.status = InvoiceStatus.CREDITED  # nothing is owed on it any more
         self.uow.events.emit("invoice.credited", invoice_event(note, corrects=original.number,
                                                                reason=reason), subject=note.id)
         return note
+
+
+def exportable(doc: InvoiceDocument) -> None:
+    """Raise `InvoiceNotExportable` unless the document renders as FA(3) XML valid against the XSD
+    (R-B3, R-B10): checked before an invoice is issued, inside its transaction, so nothing that
+    KSeF would refuse for ever gets a number. (The PDF is not rendered here: a tenth of a second
+    each; every text the request models allow renders, which the property tests check.)"""
+    from services.billing.ksef import render_fa3  # ksef-client + lxml + the XSD: loaded at the first invoice
+
+    try:
+        render_fa3(doc)
+    except ValueError as exc:  # the schema's complaints, or text lxml cannot carry
+        raise InvoiceNotExportable(f"{doc.number}: {exc}"[:500]) from exc
 
 
 def per_rate_rows(per_rate: Sequence[Any]) -> list[dict[str, Any]]:

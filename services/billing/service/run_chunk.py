@@ -6,7 +6,10 @@ unbilled usage are read with one query each; every invoice is worked out in memo
 numbers is taken from the counter (gap-free: a rollback gives it back); then the invoices, their
 lines, their charges, their `invoice.issued` events and the usage they bill are written with one
 multi-row statement each. A contract that cannot be invoiced is recorded as a failure and the
-chunk goes on.
+chunk goes on. Each distinct set of line texts in a chunk is rendered once as FA(3) XML and
+validated (`exportable`, as every invoice issued one by one is): a catalogue text KSeF would
+refuse fails its contracts instead of numbering invoices that can never be exported. (The
+buyer, the other free text, was validated with the account's first invoice.)
 
 `plan_period_invoice` is the one rule of what a period invoice holds; the one-by-one path
 (service/run_worker.py, when the set-based transaction fails) issues the same invoice through
@@ -26,7 +29,9 @@ from services.billing.models import BillingAccount, Charge, Invoice, InvoiceLine
 from services.billing.service.accounts import UNITS
 from services.billing.service.amounts import Amounts, LineIn, compute
 from services.billing.service.collection import CHARGE_LOOP
-from services.billing.service.invoicing import Issue, per_rate_rows, invoice_event, seller
+from services.billing.document import document_of
+from services.billing.errors import InvoiceNotExportable
+from services.billing.service.invoicing import Issue, exportable, per_rate_rows, invoice_event, seller
 from services.billing.service.periods import Period, charge_window, covered_days
 from services.billing.service.price_schedule import fee_line
 from services.billing.service.prices import owed_for
@@ -111,6 +116,7 @@ class ChunkInvoicer:
         schedules = await repo.price_schedules_in(self.session, low, high)
         usage = await repo.unbilled_usage_in(self.session, low, high)
         planned: list[tuple[BillingAccount, Issue, Amounts]] = []
+        refused: dict[tuple[tuple[str, str], ...], str | None] = {}  # line texts → why they cannot be exported
         for account in accounts:
             figures.contracts += 1
             if not in_term(account, period):
@@ -121,13 +127,34 @@ class ChunkInvoicer:
                 try:
                     issue = plan_period_invoice(account, schedules.get(account.contract_id, ()),
                                                 usage.get(account.contract_id, ()), period, as_of)
-                    planned.append((account, issue, compute(issue.items)))
+                    amounts = compute(issue.items)
+                    texts = tuple((line.name, line.unit) for line in amounts.lines)
+                    if texts not in refused:
+                        refused[texts] = self._refusal(account, issue, amounts)
+                    if refused[texts]:
+                        outcome.failures.append((account.contract_id, str(refused[texts])))
+                        continue
+                    planned.append((account, issue, amounts))
                 except (ValueError, ArithmeticError) as exc:
                     outcome.failures.append((account.contract_id, f"{type(exc).__name__}: {exc}"[:500]))
         figures.failed = len(outcome.failures)
         if planned:
             await self._write(planned, period, as_of, outcome)
         return outcome
+
+    def _refusal(self, account: BillingAccount, issue: Issue, amounts: Amounts) -> str | None:
+        """Why this invoice could not be exported as FA(3), or None: rendered with a number of the
+        series' shape (the real block is taken last)."""
+        now = self.uow.clock.now()
+        today = local_date(now)
+        row = {**_invoice_row(account, issue, amounts, today, seller(self.settings), now),
+               "number": f"{self.settings.invoice_series}/{today:%Y}/{today:%m}/000000"}
+        try:
+            exportable(document_of(Invoice(**row), [InvoiceLine(**_line_row(row["id"], line))
+                                                    for line in amounts.lines]))
+        except InvoiceNotExportable as exc:
+            return f"{exc.code}: {exc.detail}"[:500]
+        return None
 
     async def _write(self, planned: list[tuple[BillingAccount, Issue, Amounts]], period: Period, as_of: datetime,
                      outcome: Outcome) -> None:
