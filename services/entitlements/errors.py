@@ -147,3 +147,9 @@ class BuyerIsSeller(Unprocessable, code="buyer_is_seller",
                     message=("The buyer's NIP is the seller's own: a VAT invoice cannot be issued to the seller "
                              "itself.")):
     pass
+
+
+class ProductUnsellable(Unprocessable, code="product_unsellable",
+                        message="This change would leave the product with no plan a customer can buy; it was not "
+                                "made."):
+    pass

@@ -100,3 +100,32 @@ async def test_a_plan_version_past_any_integer_column_is_422_not_500(shop):
     for version in ("9223372036854775808", "35466059448977171296693518336", "2147483648"):
         response = await shop.get("/v1/plans/o365-standard", params={"version": version})
         assert (response.status_code, response.json()["error"]) == (422, "validation_error"), version
+
+
+
+async def _plan_body(admin, plan_id, **changes):
+    plan = (await admin.get(f"/v1/plans/{plan_id}")).json()
+    body = {k: plan[k] for k in ("name", "rank", "purchasable", "priority", "benefits", "excluded_categories",
+                                 "support_hours", "reaction", "quotas", "overage_prices", "limits", "price_net")}
+    return {**body, "product_id": "office365-support", **changes}
+
+
+async def test_an_edit_that_would_leave_a_product_unsellable_is_refused_and_nothing_changes(admin, shop):
+    product = {"name": "Wsparcie Office 365", "licence_product": "office365", "term_months": [12]}
+    unknown_free = await admin.put("/v1/products/office365-support", json={**product, "free_plan": "o365-gold"})
+    assert (unknown_free.status_code, unknown_free.json()["error"]) == (422, "catalogue_invalid"), unknown_free.text
+
+    stopped = await admin.put("/v1/plans/o365-standard", json=await _plan_body(admin, "o365-standard",
+                                                                               purchasable=False))
+    assert stopped.status_code == 200, stopped.text  # Advanced is still for sale
+    before = (await shop.get("/v1/plans/o365-advanced")).json()["version"]
+    refused = await admin.put("/v1/plans/o365-advanced", json=await _plan_body(admin, "o365-advanced",
+                                                                               purchasable=False))
+    assert (refused.status_code, refused.json()["error"]) == (422, "product_unsellable"), refused.text
+    assert (await shop.get("/v1/plans/o365-advanced")).json()["version"] == before  # nothing was published
+    # Advanced, the last plan for sale, made the free plan: refused too
+    as_free = await admin.put("/v1/products/office365-support", json={**product, "free_plan": "o365-advanced"})
+    assert (as_free.status_code, as_free.json()["error"]) == (422, "product_unsellable"), as_free.text
+    [office] = [p for p in (await shop.get("/v1/products")).json() if p["id"] == "office365-support"]
+    assert office["free_plan_id"] == "o365-free"
+    assert (await buy(shop, plan_id="o365-advanced")).status_code == 201

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from services.entitlements.errors import CatalogueInvalid, PlanNotFound, ProductNotFound
+from services.entitlements.errors import CatalogueInvalid, PlanNotFound, ProductNotFound, ProductUnsellable
 from services.entitlements.models import PlanVersion
 from services.entitlements.schemas import (
     CatalogueFile, CatalogueLoadReport, PlanIn, PlanOut, PlanSummary, PlanTerms, ProductIn, ProductOut,
@@ -48,7 +48,9 @@ async def get_plan(plan_id: str, uow: UoW, _: scoped(CATALOGUE_READ),
 
 @router.put("/products/{product_id}", operation_id="upsertProduct",
             response_model=ProductOut, summary="Create or edit a product (admin)",
-            responses=error_responses(Forbidden))
+            description="An edit that would leave a product with plans unsellable (its free plan not one of "
+                        "them, or no other plan for sale) is refused and nothing changes.",
+            responses=error_responses(Forbidden, CatalogueInvalid, ProductUnsellable))
 async def put_product(product_id: str, body: ProductIn, uow: UoW, cache: Catalogue,
                       _: scoped(CATALOGUE_WRITE)) -> ProductOut:
     cache.invalidate()
@@ -65,7 +67,7 @@ async def put_product(product_id: str, body: ProductIn, uow: UoW, cache: Catalog
             description="Publishes a new version when the terms differ from the latest one; existing contracts "
                         "keep their version and get the new terms one month later (R-E6), and their customers are "
                         "told (`contract.terms_changed`). New purchases use the new version at once.",
-            responses=error_responses(Forbidden, ProductNotFound, CatalogueInvalid))
+            responses=error_responses(Forbidden, ProductNotFound, CatalogueInvalid, ProductUnsellable))
 async def put_plan(plan_id: str, body: PlanIn, uow: UoW, settings: Settings, cache: Catalogue,
                    _: scoped(CATALOGUE_WRITE)) -> PlanOut:
     cache.invalidate()
@@ -78,7 +80,7 @@ async def put_plan(plan_id: str, body: PlanIn, uow: UoW, settings: Settings, cac
 @router.post("/catalogue", operation_id="loadCatalogue",
              response_model=CatalogueLoadReport, summary="Load a whole catalogue (admin)",
              description="Same as `supportctl catalogue load`: idempotent; only changed plans get a new version.",
-             responses=error_responses(Forbidden, CatalogueInvalid))
+             responses=error_responses(Forbidden, CatalogueInvalid, ProductUnsellable))
 async def load_catalogue(body: CatalogueFile, uow: UoW, settings: Settings, cache: Catalogue,
                          _: scoped(CATALOGUE_WRITE)) -> CatalogueLoadReport:
     cache.invalidate()

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from services.entitlements import repository as repo
-from services.entitlements.errors import CatalogueInvalid, PlanNotFound, ProductNotFound
+from services.entitlements.errors import CatalogueInvalid, PlanNotFound, ProductNotFound, ProductUnsellable
 from services.entitlements.models import PlanVersion, Product
 from services.entitlements.schemas import CatalogueFile, CatalogueLoadReport, PlanTerms, ProductIn
 from services.entitlements.service.terms import add_months
@@ -40,7 +40,8 @@ class CatalogueService:
     def __init__(self, uow: UnitOfWork, *, notice_months: int = 1) -> None:
         self.uow, self.notice_months = uow, notice_months
 
-    async def upsert_product(self, product_id: str, data: ProductIn) -> Product:
+    async def upsert_product(self, product_id: str, data: ProductIn, *, check: bool = True) -> Product:
+        """`check=False`: the caller publishes the product's plans next and checks it then."""
         now = self.uow.clock.now()
         product = await repo.get_product(self.uow.session, product_id)
         if product is None:
@@ -52,7 +53,21 @@ class CatalogueService:
             product.free_plan_id, product.term_months = data.free_plan, sorted(set(data.term_months))
             product.updated_at = now
         await self.uow.session.flush()
+        if check:
+            await self._still_sellable(product)
         return product
+
+    async def _still_sellable(self, product: Product) -> None:
+        """Refuse an edit that would stop every sale of a product that has plans: its free plan
+        must be one of them, and some other plan must be for sale (the edit is rolled back)."""
+        plans = await repo.latest_plans(self.uow.session, product.id)
+        if not plans:
+            return  # being built: its plans are published next
+        if product.free_plan_id and product.free_plan_id not in {p.plan_id for p in plans}:
+            raise CatalogueInvalid(f"{product.id}: free plan {product.free_plan_id!r} is not one of its plans")
+        if not any(p.purchasable and p.plan_id != product.free_plan_id for p in plans):
+            raise ProductUnsellable(f"{product.id}: no plan but the free one would be for sale "
+                                    f"({', '.join(p.plan_id for p in plans)})")
 
     async def publish_plan(self, plan_id: str, product_id: str, terms: PlanTerms) -> tuple[PlanVersion, bool]:
         """Publish `terms` as the plan's next version unless they equal the latest; returns
@@ -76,7 +91,8 @@ class CatalogueService:
         )
         self.uow.session.add(version)
         await self.uow.session.flush()
-        if latest is not None:
+        if latest is not None:  # (a first version cannot take a sale away)
+            await self._still_sellable(await self.product(product_id))
             await self._tell_customers(version)
         return version, True
 
@@ -94,11 +110,12 @@ class CatalogueService:
         self._check_consistency(catalogue)
         published, unchanged = [], []
         for product in catalogue.products:
-            await self.upsert_product(product.id, product)
+            await self.upsert_product(product.id, product, check=False)
             for plan in product.plans:
                 terms = PlanTerms.model_validate(plan.model_dump(exclude={"id"}))
                 _, changed = await self.publish_plan(plan.id, product.id, terms)
                 (published if changed else unchanged).append(plan.id)
+            await self._still_sellable(await self.product(product.id))
         return CatalogueLoadReport(products=len(catalogue.products), plans_published=published,
                                    plans_unchanged=unchanged)
 
