@@ -164,7 +164,9 @@ async def test_fifty_concurrent_issues_take_fifty_consecutive_numbers_R_B9(store
             session.add(BillingAccount(
                 contract_id="ctr_n", customer_id="c", product_id="p", plan_id="o365-standard", plan_name="Standard",
                 price_net=Decimal("99.00"), contract_status="active", starts_on=clock.now().date(),
-                ends_on=clock.now().date(), buyer={"name": "B", "nip": "1234563218"}, payment_method="card",
+                ends_on=clock.now().date(), payment_method="card",
+                buyer={"name": "B", "nip": "1234563218", "street": "ul. Prosta 1", "postal_code": "00-001",
+                       "city": "Warszawa", "country": "PL"},
                 created_at=clock.now(), updated_at=clock.now()))
 
         async def issue(n: int) -> str:
