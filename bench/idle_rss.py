@@ -4,7 +4,7 @@
 
 Each service is started the way `supportctl up` starts it (`python -m services.cli.main serve
 NAME`, the embedded default: SQLite, dev keys, migrated first with `supportctl migrate NAME`) in a
-throw-away data folder, on free ports in 18000-18999 (its own, the tickets SMTP listener's, the
+throw-away data folder, on free ports below the ephemeral range (its own, the tickets SMTP listener's, the
 mail sink's and the payment sandbox's, none of which run here), so nothing collides with a
 platform on the default ports. Once `GET /healthz` answers and `--settle` seconds have passed, the
 process's VmRSS is read from /proc/PID/status; then it is stopped. A measurement, not a test: the
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,25 +24,11 @@ from pathlib import Path
 import httpx
 
 from services.registry import SERVICES
+from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_MB = 120.0
 STARTUP_TIMEOUT = 60.0
-PORT_RANGE = range(18000, 19000)
-
-
-def free_port(taken: set[int]) -> int:
-    for port in PORT_RANGE:
-        if port in taken:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        taken.add(port)
-        return port
-    raise RuntimeError(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
 def status_mb(pid: int, field: str) -> float:
@@ -78,8 +63,7 @@ def _healthy(url: str) -> bool:
 
 def measure(service: str, settle: float) -> tuple[float, float]:
     """(VmRSS, VmHWM) in MB of `service` started idle."""
-    taken: set[int] = set()
-    ports = {name: free_port(taken) for name in [*SERVICES, "mailsink", "paysandbox", "smtp"]}
+    ports = {name: free_port() for name in [*SERVICES, "mailsink", "paysandbox", "smtp"]}
     cli = [sys.executable, "-m", "services.cli.main"]
     with tempfile.TemporaryDirectory(prefix=f"idle-rss-{service}-") as folder:
         env = environment(Path(folder), ports)

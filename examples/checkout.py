@@ -42,12 +42,11 @@ from typing import Any
 
 import httpx
 
-from platform_api import ApiError, checked, client, dev_token  # noqa: E402 - beside this file
+from platform_api import ApiError, checked, client, dev_token, post_idempotent  # noqa: E402 - beside this file
 
 ENTITLEMENTS_URL = "http://127.0.0.1:8001"
 BILLING_URL = "http://127.0.0.1:8003"
 SANDBOX_CARD_OK = "4242424242424242"  # the payment sandbox's card that pays (services/paysandbox/scenarios.py)
-RETRYABLE_STATUS = {409, 500, 502, 503, 504}  # 409 only for `idempotency_key_in_progress`, see below
 
 
 
@@ -113,27 +112,9 @@ def purchase(ent: httpx.Client, body: dict[str, Any], idempotency_key: str, *, a
     retry after a timeout, a dropped connection or a 5xx can never create a second contract. A 409
     `idempotency_key_in_progress` (the first attempt is still running) is retried too. Anything
     else (4xx) is the answer: fix the request and use a NEW key."""
-    for attempt in range(1, attempts + 1):
-        try:
-            response = ent.post("/v1/purchases", json=body, headers={"Idempotency-Key": idempotency_key})
-        except httpx.TransportError:
-            if attempt == attempts:
-                raise
-        else:
-            retry = response.status_code in RETRYABLE_STATUS and (
-                response.status_code != 409 or _code(response) == "idempotency_key_in_progress")
-            if not retry or attempt == attempts:
-                checked(response)
-                return Purchase(response.json(), response.headers.get("idempotent-replayed") == "true", attempt)
-        time.sleep(backoff * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
-
-
-def _code(response: httpx.Response) -> str | None:
-    try:
-        return response.json().get("error")
-    except ValueError:
-        return None
+    response, attempt = post_idempotent(ent, "/v1/purchases", body, idempotency_key, attempts=attempts,
+                                        backoff=backoff)
+    return Purchase(response.json(), response.headers.get("idempotent-replayed") == "true", attempt)
 
 
 def register_licence(ent: httpx.Client, customer_id: str, product: str, reference: str,

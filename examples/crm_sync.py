@@ -45,7 +45,6 @@ import json
 import os
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,7 +55,7 @@ from urllib.parse import quote
 import httpx
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from platform_api import ApiError, checked, client, dev_token  # noqa: E402 - beside this file
+from platform_api import ApiError, checked, client, dev_token, post_idempotent  # noqa: E402 - beside this file
 
 URLS = {"entitlements": "http://127.0.0.1:8001", "tickets": "http://127.0.0.1:8002",
         "billing": "http://127.0.0.1:8003"}
@@ -69,31 +68,6 @@ CRM_EVENTS: dict[str, list[str]] = {
 TICKET_STATUSES = ["new", "open", "awaiting_customer", "resolved", "closed"]
 
 
-
-
-def post_idempotent(api: httpx.Client, path: str, body: dict[str, Any], key: str, *, attempts: int = 5,
-                    backoff: float = 0.5) -> httpx.Response:
-    """A POST that creates something, retried under the SAME Idempotency-Key after a transport
-    error, a 5xx or 409 `idempotency_key_in_progress`: never two tickets for one request."""
-    for attempt in range(1, attempts + 1):
-        try:
-            response = api.post(path, json=body, headers={"Idempotency-Key": key})
-        except httpx.TransportError:
-            if attempt == attempts:
-                raise
-        else:
-            in_progress = response.status_code == 409 and _code(response) == "idempotency_key_in_progress"
-            if not (response.status_code >= 500 or in_progress) or attempt == attempts:
-                return checked(response)
-        time.sleep(backoff * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
-
-
-def _code(response: httpx.Response) -> str | None:
-    try:
-        return response.json().get("error")
-    except ValueError:
-        return None
 
 
 # ---- contacts and tickets ------------------------------------------------------------------------
@@ -127,7 +101,7 @@ def ticket_body(*, customer_id: str, product: str, subject: str, description: st
 
 def file_ticket(tickets: httpx.Client, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
     """Files a ticket; the answer carries the plan snapshot and `sla.reaction_due_at`."""
-    return post_idempotent(tickets, "/v1/tickets", body, idempotency_key or str(uuid.uuid4())).json()
+    return post_idempotent(tickets, "/v1/tickets", body, idempotency_key or str(uuid.uuid4()))[0].json()
 
 
 def customer_tickets(tickets: httpx.Client, customer_id: str,
@@ -157,7 +131,7 @@ def register_webhook_endpoint(api: httpx.Client, url: str, events: list[str], de
     body: dict[str, Any] = {"url": url, "events": events}
     if description:
         body["description"] = description
-    return post_idempotent(api, "/v1/webhook-endpoints", body, idempotency_key or str(uuid.uuid4())).json()
+    return post_idempotent(api, "/v1/webhook-endpoints", body, idempotency_key or str(uuid.uuid4()))[0].json()
 
 
 def register_crm_webhooks(clients: dict[str, httpx.Client], receiver_base: str,

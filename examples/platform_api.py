@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,34 @@ def checked(response: httpx.Response) -> httpx.Response:
     except (ValueError, KeyError, TypeError):
         code, detail, fields = f"http_{response.status_code}", response.text[:300], None
     raise ApiError(response.status_code, code, detail, fields)
+
+
+def error_code(response: httpx.Response) -> str | None:
+    """The stable `error` code of an error body, if the body is one."""
+    try:
+        return response.json().get("error")
+    except ValueError:
+        return None
+
+
+def post_idempotent(api: httpx.Client, path: str, body: dict[str, Any], key: str, *, attempts: int = 5,
+                    backoff: float = 0.5) -> tuple[httpx.Response, int]:
+    """A POST that creates something, retried under the SAME Idempotency-Key after a transport
+    error, a 5xx or a 409 `idempotency_key_in_progress` (the first attempt is still running), so a
+    retry can never create a second object. Anything else (4xx) is the answer: fix the request and
+    use a NEW key. Returns the successful response and the attempt it took; raises `ApiError`."""
+    for attempt in range(1, attempts + 1):
+        try:
+            response = api.post(path, json=body, headers={"Idempotency-Key": key})
+        except httpx.TransportError:
+            if attempt == attempts:
+                raise
+        else:
+            in_progress = response.status_code == 409 and error_code(response) == "idempotency_key_in_progress"
+            if not (response.status_code >= 500 or in_progress) or attempt == attempts:
+                return checked(response), attempt
+        time.sleep(backoff * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
 
 
 # ---- connection ----------------------------------------------------------------------------------
