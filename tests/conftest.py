@@ -23,6 +23,7 @@ from shared.settings import EventSink
 from tests.support.databases import (
     PostgresDatabase, SqliteTemplate, postgres_available, skip_or_fail_without_postgres,
 )
+from tests.support.clients import ClientPool
 from tests.support.receiver import EventReceiver
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -126,13 +127,13 @@ def settings(database_url: str, keys: tuple[Path, Path], receiver: EventReceiver
     )
 
 
-class Api:
+class Api(ClientPool):
     """Clients for the app under test, one per role."""
 
     def __init__(self, app: object, settings: EntitlementsSettings, private_key: Path, clock: FixedClock) -> None:
+        super().__init__()
         self.app, self.settings, self.clock = app, settings, clock
         self._pem = private_key.read_text()
-        self._clients: list[httpx.AsyncClient] = []
 
     def token(self, role: str, customer_id: str | None = None, **kw: object) -> str:
         return mint_token(self._pem, kid=DEV_KID, issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience,
@@ -140,17 +141,8 @@ class Api:
 
     def client(self, role: str | None = None, customer_id: str | None = None, token: str | None = None
                ) -> httpx.AsyncClient:
-        headers = {}
-        if token or role:
-            headers["authorization"] = f"Bearer {token or self.token(role, customer_id)}"  # type: ignore[arg-type]
-        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://entitlements",  # type: ignore[arg-type]
-                              headers=headers)
-        self._clients.append(c)
-        return c
-
-    async def close(self) -> None:
-        for c in self._clients:
-            await c.aclose()
+        return self.pooled(token or (self.token(role, customer_id) if role else None),
+                            transport=httpx.ASGITransport(app=self.app), base_url="http://entitlements")  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
 from tests.entitlements.helpers import purchase_body
+from tests.support.clients import ClientPool
 from tests.support.receiver import EventReceiver
 from tests.support.served import Served, free_port
 from tests.support.waiting import until
@@ -36,13 +37,13 @@ IBAN_OK, IBAN_NO_FUNDS, IBAN_PARTIAL = (
 KEEP_ALIVE = httpx.Limits(keepalive_expiry=2.0)
 
 
-class BillingWorld:
+class BillingWorld(ClientPool):
     def __init__(self, ent_url: str, billing_url: str, sandbox_url: str, settings: BillingSettings, pem: str,
                  clock: FixedClock, receiver: EventReceiver, billing_app: Any) -> None:
+        super().__init__()
         self.ent_url, self.billing_url, self.sandbox_url = ent_url, billing_url, sandbox_url
         self.settings, self.pem, self.clock, self.receiver = settings, pem, clock, receiver
         self.billing_app = billing_app
-        self._clients: list[httpx.AsyncClient] = []
         self._by_caller: dict[tuple[str, str | None, str | None, str | None], httpx.AsyncClient] = {}
 
     def token(self, role: str, customer_id: str | None = None, sub: str | None = None) -> str:
@@ -55,10 +56,8 @@ class BillingWorld:
         a client (an SSL context) cost tens of milliseconds each, more than the request."""
         key = (base, role, customer_id, sub)
         if key not in self._by_caller:
-            headers = {"authorization": f"Bearer {self.token(role, customer_id, sub)}"} if role else {}
-            self._by_caller[key] = client = httpx.AsyncClient(base_url=base, headers=headers, timeout=30,
-                                                              limits=KEEP_ALIVE)
-            self._clients.append(client)
+            self._by_caller[key] = self.pooled(self.token(role, customer_id, sub) if role else None,
+                                               base_url=base, timeout=30, limits=KEEP_ALIVE)
         return self._by_caller[key]
 
     def billing(self, role: str | None = "admin", customer_id: str | None = None, sub: str | None = None
@@ -71,9 +70,7 @@ class BillingWorld:
     def sandbox(self) -> httpx.AsyncClient:
         key = (self.sandbox_url, None, None, "sandbox")
         if key not in self._by_caller:
-            self._by_caller[key] = client = httpx.AsyncClient(base_url=self.sandbox_url, timeout=30, limits=KEEP_ALIVE,
-                                                              headers={"authorization": "Bearer sk_test_dev"})
-            self._clients.append(client)
+            self._by_caller[key] = self.pooled("sk_test_dev", base_url=self.sandbox_url, timeout=30, limits=KEEP_ALIVE)
         return self._by_caller[key]
 
     async def buy(self, instrument: str | None = CARD_OK, *, method: str = "card", customer_id: str = "cust-1",
@@ -114,11 +111,6 @@ class BillingWorld:
         async def probe() -> dict[str, Any] | None:
             return next((i for i in await self.invoices(contract_id) if test(i)), None)
         return await self.until(probe, what)
-
-    async def close(self) -> None:
-        for client in self._clients:
-            await client.aclose()
-
 
 @pytest.fixture
 def billing_overrides() -> dict[str, Any]:

@@ -48,16 +48,22 @@ async def _charge_run(bw) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return response.json()
 
 
-async def test_due_charges_are_submitted_concurrently_but_never_more_than_the_bound_R_B4(bw):
-    invoices = await _unpaid_first_invoices(bw, 7, "cust-conc")
-    await _limits(bw, response_delay=0.3)  # each create takes a while, so the requests overlap
+async def _charge_run_under(bw, **limits: float) -> tuple[dict[str, Any], float, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """One charge run while the sandbox applies `limits`: the run's figures, how long it took and
+    what the sandbox saw; the sandbox's limits are lifted again whatever happens."""
+    await _limits(bw, **limits)
     try:
         started = time.monotonic()
         run = await _charge_run(bw)
         took = time.monotonic() - started
-        limits = (await bw.sandbox().get("/sandbox/limits")).json()
+        return run, took, (await bw.sandbox().get("/sandbox/limits")).json()
     finally:
         await _limits(bw)
+
+
+async def test_due_charges_are_submitted_concurrently_but_never_more_than_the_bound_R_B4(bw):
+    invoices = await _unpaid_first_invoices(bw, 7, "cust-conc")
+    run, took, limits = await _charge_run_under(bw, response_delay=0.3)  # each create takes a while: they overlap
     assert (run["submitted"], run["throttled"]) == (7, 0), run
     assert limits["max_in_flight"] == CONCURRENCY, limits  # in parallel, and bounded
     assert took < 7 * 0.3, f"one at a time would take {7 * 0.3:.1f} s; took {took:.2f} s"
@@ -68,14 +74,7 @@ async def test_due_charges_are_submitted_concurrently_but_never_more_than_the_bo
 
 async def test_the_providers_429_is_waited_out_and_each_invoice_is_charged_once_R_B2(bw):
     invoices = await _unpaid_first_invoices(bw, 6, "cust-429")
-    await _limits(bw, rate_limit=2, rate_burst=2)  # two at once, then one every half second
-    try:
-        started = time.monotonic()
-        run = await _charge_run(bw)
-        took = time.monotonic() - started
-        limits = (await bw.sandbox().get("/sandbox/limits")).json()
-    finally:
-        await _limits(bw)
+    run, took, limits = await _charge_run_under(bw, rate_limit=2, rate_burst=2)  # two at once, then one per 0.5 s
     assert run["submitted"] == 6 and run["throttled"] >= 1, run
     assert limits["throttled"] == run["throttled"], (limits, run)  # the sandbox saw each refusal
     assert took >= 1.0, "the runner did not wait for Retry-After (whole seconds, at least 1)"

@@ -30,6 +30,7 @@ from services.tickets.settings import TicketsSettings
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
 from tests.entitlements.helpers import purchase_body
+from tests.support.clients import ClientPool
 from tests.support.receiver import EventReceiver
 from tests.support.served import Served, free_port
 
@@ -151,15 +152,15 @@ def tickets_overrides() -> dict[str, Any]:
     return {}
 
 
-class Desk:
+class Desk(ClientPool):
     """The tickets app on a real port (restartable: the connection-loss test stops and starts the
     HTTP server, not the app), entitlements behind it, tokens and the seeded tickets' ids."""
 
     def __init__(self, app: Any, settings: TicketsSettings, pem: str, clock: RunningClock, port: int) -> None:
+        super().__init__()
         self.app, self.settings, self.pem, self.clock, self.port = app, settings, pem, clock, port
         self.server: Served | None = None
         self.ids: dict[str, str] = {}
-        self._clients: list[httpx.AsyncClient] = []
 
     @property
     def url(self) -> str:
@@ -179,14 +180,7 @@ class Desk:
                           audience=self.settings.jwt_audience, subject=sub, role=role)
 
     def client(self, role: str = "crm", sub: str | None = None) -> httpx.AsyncClient:
-        c = httpx.AsyncClient(base_url=self.url, timeout=30,
-                              headers={"authorization": f"Bearer {self.token(role, sub or f'test-{role}')}"})
-        self._clients.append(c)
-        return c
-
-    async def close(self) -> None:
-        for c in self._clients:
-            await c.aclose()
+        return self.pooled(self.token(role, sub or f"test-{role}"), base_url=self.url, timeout=30)
 
 
 @pytest.fixture

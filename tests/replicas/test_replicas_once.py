@@ -48,6 +48,18 @@ def _deliveries(crm: WebhookReceiver, hook: str, secret: str) -> dict[tuple[str,
     return seen
 
 
+async def _delivered_once(crm: WebhookReceiver, hook: str, secret: str, wanted: set[tuple[str, str]],
+                          what: str) -> None:
+    """Each (event type, subject) in `wanted` reaches `/hooks/<hook>` and does so as one event."""
+    async def all_delivered():  # type: ignore[no-untyped-def]
+        seen = _deliveries(crm, hook, secret)
+        return seen if wanted <= set(seen) else None
+    await until(all_delivered, f"{what} at the CRM's endpoint", timeout=60)
+    await asyncio.sleep(1.0)  # a second delivery by the other replica's dispatcher would arrive by now
+    twice = {key: ids for key, ids in _deliveries(crm, hook, secret).items() if key in wanted and len(ids) > 1}
+    assert twice == {}, "an event delivered as two events"
+
+
 async def _all_at_once(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     answers = await asyncio.gather(*(client.post(path, json=body, timeout=120) for _ in range(CONCURRENT)))
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers if a.status_code != 200]
@@ -88,14 +100,7 @@ async def test_each_sla_warning_and_breach_is_raised_and_delivered_once_by_concu
     assert {t["id"] for t in await steps.tickets_of(p, customer) if t["sla"]["state"] == "breached"} == ids
 
     wanted = {(kind, t) for t in ids for kind in ("ticket.sla_warning", "ticket.sla_breached")}
-
-    async def all_delivered():  # type: ignore[no-untyped-def]
-        seen = _deliveries(crm, hook, secret)
-        return seen if wanted <= set(seen) else None
-    seen = await until(all_delivered, "every warning and breach at the CRM's endpoint", timeout=60)
-    await asyncio.sleep(1.0)  # a second delivery by the other replica's dispatcher would arrive by now
-    seen = _deliveries(crm, hook, secret)
-    assert {key: ids_ for key, ids_ in seen.items() if len(ids_) > 1} == {}, "an event delivered as two events"
+    await _delivered_once(crm, hook, secret, wanted, "every warning and breach")
     for ticket_id in ids:  # and recorded once in each ticket's history
         history = [h["kind"] for h in (await p.client("tickets", "agent").get(
             f"/v1/tickets/{ticket_id}/history")).json()]
@@ -129,15 +134,7 @@ async def test_each_late_payer_is_flagged_and_notified_once_by_concurrent_dunnin
     assert not any(set(run["overdue"] + run["terminable"]) & contracts for run in again), "a contract flagged twice"
 
     wanted = {(kind, c) for c in contracts for kind in ("contract.payment_overdue", "contract.terminable")}
-
-    async def all_delivered():  # type: ignore[no-untyped-def]
-        seen = _deliveries(crm, hook, secret)
-        return seen if wanted <= set(seen) else None
-    await until(all_delivered, "every dunning notice at the CRM's endpoint", timeout=60)
-    await asyncio.sleep(1.0)
-    seen = _deliveries(crm, hook, secret)
-    assert {key: ids_ for key, ids_ in seen.items() if key in wanted and len(ids_) > 1} == {}, \
-        "a notice delivered as two events"
+    await _delivered_once(crm, hook, secret, wanted, "every dunning notice")
     for contract_id in contracts:  # entitlements applied each once: marked terminable once
         history = [h["action"] for h in await steps.history(p, contract_id)]
         assert history.count("created") == 1 and "suspend" not in history, history  # never active: nothing to suspend

@@ -22,18 +22,19 @@ from shared.clock import FixedClock
 from shared.devkeys import DEV_KID, mint_token
 from shared.settings import EventSink
 from tests.entitlements.helpers import purchase_body
+from tests.support.clients import ClientPool
 from tests.support.receiver import EventReceiver
 from tests.support.served import Served
 
 
-class World:
+class World(ClientPool):
     """Entitlements over real HTTP, tickets in-process, one clock, clients per role."""
 
     def __init__(self, tickets_app: Any, ent_url: str, settings: TicketsSettings, pem: str, clock: FixedClock,
                  receiver: EventReceiver) -> None:
+        super().__init__()
         self.tickets_app, self.ent_url, self.settings = tickets_app, ent_url, settings
         self.pem, self.clock, self.receiver = pem, clock, receiver
-        self._clients: list[httpx.AsyncClient] = []
 
     def token(self, role: str, customer_id: str | None = None, sub: str | None = None) -> str:
         return mint_token(self.pem, kid=DEV_KID, issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience,
@@ -41,10 +42,8 @@ class World:
 
     def _client(self, transport: Any, base: str, role: str | None, customer_id: str | None, sub: str | None
                 ) -> httpx.AsyncClient:
-        headers = {"authorization": f"Bearer {self.token(role, customer_id, sub)}"} if role else {}
-        client = httpx.AsyncClient(transport=transport, base_url=base, headers=headers, timeout=30)
-        self._clients.append(client)
-        return client
+        return self.pooled(self.token(role, customer_id, sub) if role else None, transport=transport, base_url=base,
+                           timeout=30)
 
     def tickets(self, role: str | None = "crm", customer_id: str | None = None, sub: str | None = None
                 ) -> httpx.AsyncClient:
@@ -83,10 +82,6 @@ class World:
         response = await self.tickets("supervisor").post("/v1/sla/scan", json={"as_of": at(when).isoformat()})
         assert response.status_code == 200, response.text
         return response.json()
-
-    async def close(self) -> None:
-        for client in self._clients:
-            await client.aclose()
 
 
 def ticket_body(**overrides: Any) -> dict[str, Any]:
