@@ -1,7 +1,7 @@
 """The entitlements hot paths at volume: how their latency grows from 1k to 100k contracts.
 
     python -m bench.entitlements_scale [--sizes 1000,10000,100000] [--samples 500] [--chunk 500]
-    python -m bench.entitlements_scale --sizes 1000,10000,100000,1000000      (about ten minutes more)
+    python -m bench.entitlements_scale --sizes 1000,10000,100000,1000000      (+ 1M contracts)
 
 For each N: a throw-away PostgreSQL entitlements database, migrated, the demo catalogue loaded
 (`supportctl catalogue load`), N contracts loaded with COPY (`supportctl volume entitlements`:
@@ -30,7 +30,8 @@ import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
+from typing import Any, Awaitable, Callable
 
 from bench import common
 from bench.common import RESULTS, say
@@ -46,15 +47,13 @@ LABELS = {"check": "entitlement check", "entitlements": "entitlement view", "lis
           "expiry_ended": "expiry chunk: terms ended", "expiry_scheduled": "expiry chunk: scheduled"}
 
 
-@asynccontextmanager
-async def read_uow(runtime: Any) -> AsyncIterator[Any]:
-    """What a GET gets on PostgreSQL (shared/web/uow.py): an autocommit connection, no BEGIN."""
-    from sqlalchemy.ext.asyncio import AsyncSession
+def read_uow(runtime: Any) -> Any:
+    """What a GET gets (shared/web/uow.py's dependency: on PostgreSQL an autocommit connection, no
+    BEGIN), for a request to this runtime's app."""
+    from shared.web.uow import read_only_unit_of_work
 
-    async with runtime.db.engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
-            yield runtime.unit_of_work(session)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(runtime=runtime)))
+    return asynccontextmanager(read_only_unit_of_work)(request)  # type: ignore[arg-type]
 
 
 def hot_paths(runtime: Any, chunk: int) -> dict[str, Callable[[str], Awaitable[Any]]]:
