@@ -80,10 +80,13 @@ class Contract(SQLModel, table=True):
         Index("ix_contract_live_ends_on", "ends_on", "id", postgresql_where=_LIVE_SQL, sqlite_where=_LIVE_SQL),
         Index("ix_contract_live_termination_scheduled", "termination_scheduled_on", "id",
               postgresql_where=_SCHEDULED_SQL, sqlite_where=_SCHEDULED_SQL),
+        # A customer's contracts in id order: a listing page (`GET /v1/contracts?customer_id=`,
+        # keyset on id) is an index range read in order, not all the customer's contracts sorted.
+        Index("ix_contract_customer_id_id", "customer_id", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
-    customer_id: str = Field(max_length=100, index=True)
+    customer_id: str = Field(max_length=100)  # ix_contract_customer_id_id
     licence_id: str = Field(foreign_key="licence.id", max_length=40, index=True)
     product_id: str = Field(foreign_key="product.id", max_length=64)
     plan_id: str = Field(max_length=64)

@@ -1,59 +1,45 @@
 """`supportctl volume billing`: a large reseller's billing data loaded fast (PostgreSQL COPY), for
 the scale bench (bench/scale.py) and for trying the month-end run at volume.
 
-Shaped like real data: contracts on the Office 365 plans in the mix a reseller sees (60 % Standard,
-30 % Advanced, 10 % Free with a zero fee), 10 % suspended, terms starting over the past year, card
-and direct-debit payers, each with its price schedule row, and one in twenty with pending overage
-(R-B8) waiting for the next invoice. Contract ids are time-ordered like the platform's own, so the
-billing run's chunks are ranges of them. Loads into a migrated billing database; nothing else is
-touched.
+Shaped like real data (the draw is contracts.py, shared with `volume entitlements`, so both
+databases describe the same contracts): contracts on the Office 365 plans in the mix a reseller
+sees (60 % Standard, 30 % Advanced, 10 % Free with a zero fee), 10 % suspended, terms starting
+over the past year, card and direct-debit payers, each with its price schedule row, and one in
+twenty with pending overage (R-B8) waiting for the next invoice. Contract ids are time-ordered
+like the platform's own, so the billing run's chunks are ranges of them. Loads into a migrated
+billing database; nothing else is touched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any, Optional
 
 import typer
 
-from services.cli.volume.app import asyncpg_dsn, volume_app
-
-PLANS = (("o365-standard", "Office 365 — Standard", 9900, 60), ("o365-advanced", "Office 365 — Advanced", 29900, 30),
-         ("o365-free", "Office 365 — Free", 0, 10))
-BATCH = 20_000
-CARD_OK, IBAN_OK = "4242424242424242", "PL61109010140000071219812874"  # the payment sandbox's test instruments
-
-def _contract_id(n: int) -> str:
-    return f"ctr_vol{n:012d}"
+from services.cli.volume.app import asyncpg_dsn, copy_in_batches, volume_app
+from services.cli.volume.contracts import NOW, TODAY, draw
 
 
-def billing_rows(n: int, *, seed: int = 4242, start: int = 0, today: date = date(2026, 11, 20)
+def billing_rows(n: int, *, seed: int = 4242, start: int = 0, today: date = TODAY
                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(billing_account, plan_price, pending_usage) rows for contracts start..start+n-1, in the
     database's own representation (money in grosze, JSON as text, aware UTC instants)."""
-    rng = random.Random(seed + start)
-    weights = [p[3] for p in PLANS]
-    now = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    now = NOW
     accounts, prices, usage = [], [], []
-    for k in range(start, start + n):
-        cid = _contract_id(k)
-        plan_id, plan_name, price, _ = rng.choices(PLANS, weights)[0]
-        starts = today - timedelta(days=rng.randrange(0, 365))
-        status = "suspended" if rng.random() < 0.10 else "active"
-        method = "card" if rng.random() < 0.7 else "direct_debit"
-        buyer = {"name": f"Klient {k} Sp. z o.o.", "nip": "5260250274", "street": f"ul. Prosta {k % 200 + 1}",
-                 "postal_code": "00-850", "city": "Warszawa", "email": f"finance{k}@example.pl"}
-        accounts.append((cid, f"cust-vol-{k}", "shop-volume", "office365-support", plan_id, plan_name, price, False,
-                         status, starts, starts + timedelta(days=365) - timedelta(days=1), json.dumps(buyer), method,
-                         CARD_OK if method == "card" else IBAN_OK, "good", None, None,
-                         now, now))
-        prices.append((f"prc_vol{k:012d}", cid, 0, plan_id, plan_name, price, starts, "applied", None, None, now, now))
-        if rng.random() < 0.05:
-            usage.append((f"use_vol{k:012d}", f"evt-vol-{k}", cid, "remote_minutes", "minute", rng.randrange(100, 6000),
-                          250, now - timedelta(days=rng.randrange(1, 20)), None, now))
+    for c in draw(n, seed=seed, start=start, today=today):
+        k, cid = c.n, c.contract_id
+        accounts.append((cid, c.customer_id, "shop-volume", "office365-support", c.plan_id, c.plan_name, c.price_net,
+                         False, c.status, c.starts_on, c.ends_on, json.dumps(c.buyer()), c.payment_method,
+                         c.payment_instrument, "good", None, None, now, now))
+        prices.append((f"prc_vol{k:012d}", cid, 0, c.plan_id, c.plan_name, c.price_net, c.starts_on, "applied", None,
+                       None, now, now))
+        if c.overage is not None:
+            minutes, days_ago = c.overage
+            usage.append((f"use_vol{k:012d}", f"evt-vol-{k}", cid, "remote_minutes", "minute", minutes,
+                          250, now - timedelta(days=days_ago), None, now))
     return accounts, prices, usage
 
 
@@ -68,27 +54,12 @@ USAGE_COLUMNS = ("id", "event_id", "contract_id", "metric", "unit", "quantity", 
 
 async def load_billing(dsn: str, contracts: int, *, seed: int = 4242) -> dict[str, int]:
     """COPY `contracts` accounts (with their schedules and some usage) into the billing database."""
-    import asyncpg
+    def batch(start: int, n: int) -> list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]]:
+        accounts, prices, usage = billing_rows(n, seed=seed, start=start)
+        return [("billing_account", ACCOUNT_COLUMNS, accounts), ("plan_price", PRICE_COLUMNS, prices),
+                ("pending_usage", USAGE_COLUMNS, usage)]
 
-    conn = await asyncpg.connect(dsn)
-    counts = {"billing_account": 0, "plan_price": 0, "pending_usage": 0}
-    try:
-        # binary COPY: jsonb's binary form is a version byte (1) before the JSON text
-        await conn.set_type_codec("jsonb", encoder=lambda v: b"\x01" + v.encode(), decoder=lambda b: json.loads(b[1:]),
-                                  schema="pg_catalog", format="binary")
-        for start in range(0, contracts, BATCH):
-            accounts, prices, usage = billing_rows(min(BATCH, contracts - start), seed=seed, start=start)
-            async with conn.transaction():
-                await conn.copy_records_to_table("billing_account", records=accounts, columns=ACCOUNT_COLUMNS)
-                await conn.copy_records_to_table("plan_price", records=prices, columns=PRICE_COLUMNS)
-                await conn.copy_records_to_table("pending_usage", records=usage, columns=USAGE_COLUMNS)
-            counts["billing_account"] += len(accounts)
-            counts["plan_price"] += len(prices)
-            counts["pending_usage"] += len(usage)
-        await conn.execute("ANALYZE billing_account; ANALYZE plan_price; ANALYZE pending_usage")
-    finally:
-        await conn.close()
-    return counts
+    return await copy_in_batches(dsn, contracts, batch)
 
 
 @volume_app.command("billing")
