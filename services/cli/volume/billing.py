@@ -19,11 +19,10 @@ from typing import Any, Optional
 
 import typer
 
-from services.cli.volume.app import asyncpg_dsn, volume_app
+from services.cli.volume.app import asyncpg_dsn, copy_batches, volume_app
 
 PLANS = (("o365-standard", "Office 365 — Standard", 9900, 60), ("o365-advanced", "Office 365 — Advanced", 29900, 30),
          ("o365-free", "Office 365 — Free", 0, 10))
-BATCH = 20_000
 CARD_OK, IBAN_OK = "4242424242424242", "PL61109010140000071219812874"  # the payment sandbox's test instruments
 
 def _contract_id(n: int) -> str:
@@ -68,27 +67,9 @@ USAGE_COLUMNS = ("id", "event_id", "contract_id", "metric", "unit", "quantity", 
 
 async def load_billing(dsn: str, contracts: int, *, seed: int = 4242) -> dict[str, int]:
     """COPY `contracts` accounts (with their schedules and some usage) into the billing database."""
-    import asyncpg
-
-    conn = await asyncpg.connect(dsn)
-    counts = {"billing_account": 0, "plan_price": 0, "pending_usage": 0}
-    try:
-        # binary COPY: jsonb's binary form is a version byte (1) before the JSON text
-        await conn.set_type_codec("jsonb", encoder=lambda v: b"\x01" + v.encode(), decoder=lambda b: json.loads(b[1:]),
-                                  schema="pg_catalog", format="binary")
-        for start in range(0, contracts, BATCH):
-            accounts, prices, usage = billing_rows(min(BATCH, contracts - start), seed=seed, start=start)
-            async with conn.transaction():
-                await conn.copy_records_to_table("billing_account", records=accounts, columns=ACCOUNT_COLUMNS)
-                await conn.copy_records_to_table("plan_price", records=prices, columns=PRICE_COLUMNS)
-                await conn.copy_records_to_table("pending_usage", records=usage, columns=USAGE_COLUMNS)
-            counts["billing_account"] += len(accounts)
-            counts["plan_price"] += len(prices)
-            counts["pending_usage"] += len(usage)
-        await conn.execute("ANALYZE billing_account; ANALYZE plan_price; ANALYZE pending_usage")
-    finally:
-        await conn.close()
-    return counts
+    return await copy_batches(dsn, contracts, {"billing_account": ACCOUNT_COLUMNS, "plan_price": PRICE_COLUMNS,
+                                               "pending_usage": USAGE_COLUMNS},
+                              lambda start, n: billing_rows(n, seed=seed, start=start))
 
 
 @volume_app.command("billing")
