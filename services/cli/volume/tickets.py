@@ -36,6 +36,7 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any, Optional, cast
 
+import orjson
 import typer
 
 from services.cli.volume.app import Rows, asyncpg_dsn, copy_batches, volume_app
@@ -106,8 +107,6 @@ class _Batch:
         self.contacts: Rows = []
 
     def event(self, ticket_id: str, at: datetime, kind: str, actor: str, data: dict[str, Any]) -> None:
-        import orjson
-
         self.events.append((ticket_id, at, kind, actor, orjson.dumps(data).decode()))
 
     def message(self, ticket_id: str, seq: int, at: datetime, author: str, kind: str, body: str, channel: str) -> str:
@@ -126,8 +125,6 @@ def ticket_rows(n: int, *, tickets: int, awaiting: int, seed: int = 4242, start:
     start..start+n-1 of `tickets`, the last `awaiting` of which await their first reaction; in
     the database's own representation (JSON as text, aware UTC instants). Each customer's contact
     comes with its first ticket."""
-    import orjson
-
     from services.tickets.service.policy import queue_priority, scope
     from services.tickets.service.queue import queue_key
     from services.tickets.service.sla import due_times
