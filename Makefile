@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench bench-tickets bench-scale openapi openapi-lint migrate clean
+.PHONY: run test bench bench-tickets bench-scale bench-tickets-scale openapi openapi-lint migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -25,8 +25,11 @@ bench: $(STAMP)  ## both benches on PostgreSQL: entitlement check vs JWT-only, t
 bench-tickets: $(STAMP)  ## ticket-creation throughput vs a JWT + one-INSERT FastAPI app, on PostgreSQL
 	$(BIN)/python -m bench.tickets_create
 
-bench-scale: $(STAMP)  ## the month-end at volume on PostgreSQL: billing run over 1k/10k/100k contracts, 1 and 2 workers
-	$(BIN)/python -m bench.scale
+bench-scale: $(STAMP)  ## volume on PostgreSQL: billing run over 1k/10k/100k contracts (1 and 2 workers), entitlements reads, tickets
+	$(BIN)/python -m bench.scale && $(BIN)/python -m bench.entitlements_scale && $(BIN)/python -m bench.tickets_scale
+
+bench-tickets-scale: $(STAMP)  ## the tickets hot paths over 10k/100k/1M loaded tickets: SLA scan, queue pages, a customer's list
+	$(BIN)/python -m bench.tickets_scale
 
 openapi: $(STAMP)  ## regenerate openapi/*.json
 	$(BIN)/supportctl openapi

@@ -343,3 +343,14 @@ def test_the_scheduled_runs_need_no_dates_and_default_to_now(tmp_path):
     assert expiry.returncode == 0 and "0 expired, 0 terminated" in expiry.stderr, expiry.stderr
     bad = supportctl("contracts", "expire", "--as-of", "tomorrow", "--data-dir", str(tmp_path))
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+# ---- volume tickets: refused before anything is loaded ---------------------------------------------
+
+def test_volume_tickets_needs_postgresql_and_no_more_awaiting_than_tickets(tmp_path):
+    sqlite = supportctl("volume", "tickets", "--tickets", "10", "--database-url",
+                        f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}")
+    assert sqlite.returncode == 2 and "COPY needs PostgreSQL" in sqlite.stderr, sqlite.stderr
+    too_many = supportctl("volume", "tickets", "--tickets", "10", "--awaiting", "11", "--database-url",
+                          "postgresql+asyncpg://postgres@127.0.0.1:9/none")
+    assert too_many.returncode == 2 and "--awaiting" in too_many.stderr, too_many.stderr

@@ -16,6 +16,7 @@ from shared.metadata import service_metadata
 
 
 _NEXT_CHECK = text("sla_next_check_at IS NOT NULL")
+_IN_QUEUE = text("status IN ('new', 'open', 'awaiting_customer')")  # the agent queue's default statuses
 
 
 class Ticket(SQLModel, table=True):
@@ -23,7 +24,10 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (Index("ix_ticket_queue", "status", "queue_key"),
                       # the SLA scan's index range (service/monitor.py); only tickets with a check to come
                       Index("ix_ticket_sla_next_check", "sla_next_check_at", postgresql_where=_NEXT_CHECK,
-                            sqlite_where=_NEXT_CHECK))
+                            sqlite_where=_NEXT_CHECK),
+                      # the agent queue's pages as index ranges in `queue_key` order: (status, queue_key)
+                      # cannot give that order across three statuses, and the closed history would be sorted
+                      Index("ix_ticket_queue_open", "queue_key", postgresql_where=_IN_QUEUE, sqlite_where=_IN_QUEUE))
 
     id: str = Field(primary_key=True, max_length=40)
     customer_id: str = Field(max_length=100, index=True)

@@ -5,5 +5,6 @@ module per service database; each registers its command on `volume_app`."""
 from services.cli.volume.app import volume_app
 from services.cli.volume import billing as _billing  # noqa: F401 - registers `volume billing`
 from services.cli.volume import entitlements as _entitlements  # noqa: F401 - registers `volume entitlements`
+from services.cli.volume import tickets as _tickets  # noqa: F401 - registers `volume tickets`
 
 __all__ = ["volume_app"]

@@ -11,8 +11,9 @@ import typer
 
 volume_app = typer.Typer(help="Load volume data for benches and trials.", no_args_is_help=True)
 
-BATCH = 20_000  # contracts per COPY transaction; also the draw's seeding step (contracts.py)
+BATCH = 20_000  # items (contracts, tickets) per COPY transaction; also the draw's seeding step (contracts.py)
 
+Rows = list[tuple[Any, ...]]
 # (table, columns, records) of one batch, in the order they are copied (foreign keys first)
 TableRows = tuple[str, Sequence[str], list[tuple[Any, ...]]]
 
@@ -35,15 +36,15 @@ async def connect(dsn: str) -> Any:
     return conn
 
 
-async def copy_in_batches(dsn: str, contracts: int, batch_rows: Callable[[int, int], Sequence[TableRows]]
+async def copy_in_batches(dsn: str, items: int, batch_rows: Callable[[int, int], Sequence[TableRows]]
                           ) -> dict[str, int]:
-    """COPY `batch_rows(start, n)` for every batch of BATCH contracts, each batch in one
+    """COPY `batch_rows(start, n)` for every batch of BATCH items (contracts, tickets), each batch in one
     transaction; then ANALYZE the tables, so the planner knows their size at once. Rows per table."""
     conn = await connect(dsn)
     counts: dict[str, int] = {}
     try:
-        for start in range(0, contracts, BATCH):
-            tables = batch_rows(start, min(BATCH, contracts - start))
+        for start in range(0, items, BATCH):
+            tables = batch_rows(start, min(BATCH, items - start))
             async with conn.transaction():
                 for table, columns, records in tables:
                     await conn.copy_records_to_table(table, records=records, columns=columns)
