@@ -127,12 +127,18 @@ class TicketService:
 
     async def record(self, ticket: Ticket, kind: str, actor: str, data: dict[str, Any] | None = None, *,
                      flush: bool = True) -> None:
+        self.session.add(TicketEvent(**self.history_row(ticket, kind, actor, data)))
+        if flush:
+            await self.session.flush()
+
+    def history_row(self, ticket: Ticket, kind: str, actor: str, data: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+        """What `record` does to the ticket, and its history entry as a row, for batch work that
+        writes a chunk's entries in one statement (the SLA scan)."""
         ticket.updated_at = self.now()
         ticket.queue_key = queue_key(ticket)
         self._keep_sla_check(ticket)
-        self.session.add(TicketEvent(ticket_id=ticket.id, at=self.now(), kind=kind, actor=actor, data=data or {}))
-        if flush:
-            await self.session.flush()
+        return {"ticket_id": ticket.id, "at": self.now(), "kind": kind, "actor": actor, "data": data or {}}
 
     def _keep_sla_check(self, ticket: Ticket) -> None:
         """Whatever changed, a ticket whose reaction clock stopped has no SLA instant, and one whose
