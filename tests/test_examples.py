@@ -515,7 +515,7 @@ def _event_types() -> set[str]:
     found = set()
     for source in (REPO / "services").rglob("*.py"):
         text = source.read_text(encoding="utf-8")
-        found.update(re.findall(r"(?:emit|Event)\(\s*\"([a-z_]+\.[a-z_]+)\"", text))
+        found.update(re.findall(r"(?:emit|emit_many|Event)\(\s*\"([a-z_]+\.[a-z_]+)\"", text))
     # ContractService.transition emits contract.<past tense> of each life-cycle action
     found.update(f"contract.{p}" for p in ("activated", "suspended", "resumed", "terminated", "expired"))
     return found

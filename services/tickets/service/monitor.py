@@ -86,8 +86,8 @@ class SlaMonitor:
             else:  # nobody is on duty: warn when the hours open, if still in time
                 ticket.sla_next_check_at = min(ticket.reaction_due_at, hours.next_opening(as_of))
         await insert_many(self.session, TicketEvent.__table__, self._history)  # type: ignore[attr-defined]
-        for event_type, events in self._events.items():
-            await self.tickets.uow.events.emit_many(event_type, events)
+        await self.tickets.uow.events.emit_many("ticket.sla_warning", self._events["ticket.sla_warning"])
+        await self.tickets.uow.events.emit_many("ticket.sla_breached", self._events["ticket.sla_breached"])
         self._history, self._events = [], defaultdict(list)
         await self.session.flush()
 
